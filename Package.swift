@@ -1,0 +1,51 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "iscsi-rootd",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "iscsi-rootd", targets: ["iscsi-rootd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
+    targets: [
+        // C system libraries, found through pkg-config.
+        .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+
+        // Pure logic: sysfs model, topology, policy, config, health, audit, reports. No Foundation.
+        .target(
+            name: "ISCSIRootCore",
+            dependencies: [.product(name: "SystemPackage", package: "swift-system")]
+        ),
+        // Effects: libudev, sd_notify, the journal, netlink, signals, the state file.
+        .target(
+            name: "ISCSIRootDaemon",
+            dependencies: [
+                "ISCSIRootCore", "CUdev", "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "iscsi-rootd",
+            dependencies: [
+                "ISCSIRootCore", "ISCSIRootDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Lays out sysfs trees from the real captures in ../shared/fixtures (tests and the demo).
+        .target(name: "SysfsFixtures", dependencies: ["ISCSIRootCore"]),
+        .executableTarget(name: "iscsi-rootd-sim", dependencies: [
+            "SysfsFixtures",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "ISCSIRootCoreTests", dependencies: ["ISCSIRootCore", "SysfsFixtures"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,70 @@
+/// An attribute as read from sysfs: its parsed value, or why there is none ("missing",
+/// "EINVAL (Invalid argument)", "unparsable 'x'"). Never a crash, never a guess.
+public enum Reading<Value: Sendable & Hashable>: Sendable, Hashable {
+    case value(Value)
+    case unknown(String)
+
+    /// The value, or nil when unknown.
+    public var value: Value? {
+        if case .value(let value) = self { return value }
+        return nil
+    }
+
+    /// Why there is no value, or nil when there is one.
+    public var unknownReason: String? {
+        if case .unknown(let reason) = self { return reason }
+        return nil
+    }
+
+    /// Parses a known value into another type; an unparsable one becomes unknown.
+    public func map<Other>(_ transform: (Value) -> Other?) -> Reading<Other> {
+        switch self {
+        case .value(let value):
+            if let other = transform(value) { return .value(other) }
+            return .unknown("unparsable '\(value)'")
+        case .unknown(let reason):
+            return .unknown(reason)
+        }
+    }
+}
+
+extension FileTree {
+    /// A text attribute with surrounding white space removed. The kernel's "(null)" means "not set".
+    public func attribute(_ relative: String) -> Reading<String> {
+        switch read(relative) {
+        case .success(let text):
+            let trimmed = text.trimmingWhitespace
+            if trimmed == "(null)" { return .unknown("not set") }
+            return .value(trimmed)
+        case .failure(let error):
+            if error.errno == .noSuchFileOrDirectory { return .unknown("missing") }
+            return .unknown(error.reason)
+        }
+    }
+
+    /// A decimal (or `0x` hexadecimal) integer attribute.
+    public func integer(_ relative: String) -> Reading<Int> {
+        attribute(relative).map(Int.init(sysfs:))
+    }
+}
+
+extension Int {
+    /// Parses a sysfs integer: decimal, or hexadecimal with `0x` (as in `iodone_cnt`).
+    public init?(sysfs text: String) {
+        if text.hasPrefix("0x") {
+            self.init(text.dropFirst(2), radix: 16)
+        } else {
+            self.init(text)
+        }
+    }
+}
+
+extension StringProtocol {
+    /// The text without leading and trailing spaces, tabs, newlines and NULs.
+    public var trimmingWhitespace: String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\0" }
+        guard let first = firstIndex(where: { !isSpace($0) }),
+              let last = lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(self[first...last])
+    }
+}

@@ -1,0 +1,230 @@
+/// Reads a `Topology` from a sysfs tree and a system root (for `/proc/self/mountinfo` and
+/// `/proc/swaps`). Reads only; every missing or odd attribute becomes an unknown `Reading`.
+///
+/// A SCSI device is iSCSI when its devpath has a `sessionN` ancestor that is an `iscsi_session`
+/// (the way multipath-tools decides). Each directory is listed once, so the work grows linearly
+/// with the number of LUNs.
+public struct TopologyScanner: Sendable {
+    public let sysfs: FileTree
+    public let system: FileTree
+
+    public init(sysfs: FileTree, system: FileTree) {
+        self.sysfs = sysfs
+        self.system = system
+    }
+
+    public func scan() -> Topology {
+        guard sysfs.exists("class") else {
+            return Topology(sessions: [], hosts: [], devices: [], chains: [],
+                            unreadable: "\(sysfs.path("class")) does not exist: is \(sysfs.path("")) a sysfs?")
+        }
+        let sessions = scanSessions()
+        let sessionNumbers = Set(sessions.map(\.number))
+        let devices = scanDevices(iscsiSessions: sessionNumbers)
+        let hostNumbers = Set(sessions.compactMap(\.hostNumber)).union(devices.filter(\.isISCSI).map(\.hctl.host))
+        let hosts = hostNumbers.sorted().map(scanHost)
+        let chains = scanChains(iscsiDisks: Set(devices.filter(\.isISCSI).compactMap(\.disk?.name)))
+        return Topology(sessions: sessions, hosts: hosts, devices: devices, chains: chains)
+    }
+
+    // MARK: Sessions
+
+    /// Every `iscsi_session`, with its connections.
+    public func scanSessions() -> [ISCSISession] {
+        var connectionsBySession: [Int: [String]] = [:]
+        for name in sysfs.list("class/iscsi_connection") {
+            guard let number = Self.number(after: "connection", in: name, upTo: ":") else { continue }
+            connectionsBySession[number, default: []].append(name)
+        }
+        return sysfs.list("class/iscsi_session").compactMap { name -> ISCSISession? in
+            guard let number = Self.number(after: "session", in: name) else { return nil }
+            return readSession(number: number, connections: connectionsBySession[number] ?? [])
+        }.sorted { $0.number < $1.number }
+    }
+
+    func readSession(number: Int, connections: [String]) -> ISCSISession {
+        let dir = "class/iscsi_session/session\(number)"
+        // …/hostH/sessionN/iscsi_session/sessionN → …/hostH/sessionN
+        let devpath = sysfs.resolve(dir).map { Self.parent(Self.parent($0)) } ?? ""
+        let hostNumber = devpath.split(separator: "/").reversed().dropFirst().lazy
+            .compactMap { Self.number(after: "host", in: $0) }.first
+        return ISCSISession(
+            number: number, devpath: devpath, hostNumber: hostNumber,
+            state: sysfs.attribute("\(dir)/state").map(SessionState.init),
+            targetState: sysfs.attribute("\(dir)/target_state"),
+            targetName: sysfs.attribute("\(dir)/targetname"),
+            tpgt: sysfs.integer("\(dir)/tpgt"),
+            recoveryTimeout: sysfs.integer("\(dir)/recovery_tmo").map(RecoveryTimeout.init(sysfs:)),
+            ifaceName: sysfs.attribute("\(dir)/ifacename"),
+            initiatorName: sysfs.attribute("\(dir)/initiatorname"),
+            creator: sysfs.integer("\(dir)/creator"),
+            connections: connections.sorted().map(readConnection))
+    }
+
+    func readConnection(name: String) -> ISCSIConnection {
+        let dir = "class/iscsi_connection/\(name)"
+        return ISCSIConnection(
+            name: name,
+            state: sysfs.attribute("\(dir)/state").map(ConnectionState.init),
+            persistentAddress: sysfs.attribute("\(dir)/persistent_address"),
+            persistentPort: sysfs.integer("\(dir)/persistent_port"),
+            pingTimeout: sysfs.integer("\(dir)/ping_tmo"),
+            receiveTimeout: sysfs.integer("\(dir)/recv_tmo"))
+    }
+
+    func scanHost(number: Int) -> SCSIHost {
+        SCSIHost(number: number,
+                 state: sysfs.attribute("class/scsi_host/host\(number)/state").map(HostState.init),
+                 netdev: sysfs.attribute("class/iscsi_host/host\(number)/netdev"),
+                 ipAddress: sysfs.attribute("class/iscsi_host/host\(number)/ipaddress"))
+    }
+
+    // MARK: SCSI devices
+
+    /// Every SCSI device, iSCSI or not.
+    public func scanDevices(iscsiSessions: Set<Int>) -> [SCSIDevice] {
+        sysfs.list("class/scsi_device").compactMap { name -> SCSIDevice? in
+            guard let hctl = HCTL(name) else { return nil }
+            return readDevice(hctl: hctl, iscsiSessions: iscsiSessions)
+        }.sorted { $0.hctl < $1.hctl }
+    }
+
+    /// One SCSI device, or nil when it vanished.
+    public func readDevice(hctl: HCTL, iscsiSessions: Set<Int>) -> SCSIDevice? {
+        let dir = "class/scsi_device/\(hctl)/device"
+        guard let devpath = sysfs.resolve(dir) else { return nil }
+        let sessionNumber = devpath.split(separator: "/").lazy
+            .compactMap { Self.number(after: "session", in: $0) }
+            .first { iscsiSessions.contains($0) }
+        return SCSIDevice(
+            hctl: hctl, devpath: devpath, sessionNumber: sessionNumber,
+            type: sysfs.integer("\(dir)/type"),
+            state: sysfs.attribute("\(dir)/state").map(DeviceState.init),
+            timeout: sysfs.integer("\(dir)/timeout"),
+            ehTimeout: sysfs.integer("\(dir)/eh_timeout"),
+            vendor: sysfs.attribute("\(dir)/vendor"),
+            model: sysfs.attribute("\(dir)/model"),
+            disk: readDisk(deviceDirectory: devpath))
+    }
+
+    func readDisk(deviceDirectory devpath: String) -> BlockDisk? {
+        guard let name = sysfs.list("\(devpath)/block").sorted().first else { return nil }
+        let dir = "\(devpath)/block/\(name)"
+        let partitions = sysfs.list(dir).filter { $0.hasPrefix(name) && sysfs.exists("\(dir)/\($0)/partition") }
+        return BlockDisk(name: name,
+                         scheduler: sysfs.attribute("\(dir)/queue/scheduler").map(Scheduler.init(sysfs:)),
+                         partitions: partitions.sorted())
+    }
+
+    // MARK: Storage chains
+
+    /// `/`, `/usr` and swap, then every other block-backed mount on one of `iscsiDisks`.
+    public func scanChains(iscsiDisks: Set<String>) -> [StorageChain] {
+        let mounts: [MountEntry]
+        switch system.read("proc/self/mountinfo") {
+        case .success(let text): mounts = MountEntry.parseMountInfo(text)
+        case .failure: mounts = []
+        }
+        var chains: [StorageChain] = []
+        for use in [StorageUse.root, .usr] {
+            // The last mount on a point is the visible one.
+            if let entry = mounts.last(where: { $0.mountPoint == use.description }) {
+                chains.append(chain(use: use, mount: entry))
+            }
+        }
+        if case .success(let text) = system.read("proc/swaps") {
+            for swap in SwapEntry.parseSwaps(text) {
+                chains.append(swapChain(swap, mounts: mounts))
+            }
+        }
+        var seen = Set(chains.map(\.use.description))
+        for entry in mounts.reversed() where !seen.contains(entry.mountPoint) {
+            seen.insert(entry.mountPoint)
+            let candidate = chain(use: .mount(entry.mountPoint), mount: entry)
+            if candidate.disks.contains(where: iscsiDisks.contains) { chains.append(candidate) }
+        }
+        return chains
+    }
+
+    func chain(use: StorageUse, mount: MountEntry) -> StorageChain {
+        let block = blockName(majorMinor: mount.majorMinor) ?? blockName(devicePath: mount.source)
+        return chain(use: use, source: block ?? mount.source, fileSystem: mount.fileSystem, block: block)
+    }
+
+    func swapChain(_ swap: SwapEntry, mounts: [MountEntry]) -> StorageChain {
+        if swap.kind == "file" {
+            // A swap file lives on the file system of the longest mount point that contains it.
+            let holder = mounts.filter { swap.path == $0.mountPoint || swap.path.hasPrefix($0.mountPoint == "/" ? "/" : $0.mountPoint + "/") }
+                .max { $0.mountPoint.count < $1.mountPoint.count }
+            let block = holder.flatMap { blockName(majorMinor: $0.majorMinor) ?? blockName(devicePath: $0.source) }
+            return chain(use: .swap, source: swap.path, fileSystem: "swap", block: block)
+        }
+        let block = blockName(devicePath: swap.path)
+        return chain(use: .swap, source: block ?? swap.path, fileSystem: "swap", block: block)
+    }
+
+    func chain(use: StorageUse, source: String, fileSystem: String, block: String?) -> StorageChain {
+        guard let block else {
+            return StorageChain(use: use, source: source, fileSystem: fileSystem, path: [], disks: [])
+        }
+        var path: [String] = []
+        var disks: [String] = []
+        var pending = [block]
+        while let name = pending.popLast() {
+            if path.contains(name) { continue }
+            path.append(name)
+            let dir = "class/block/\(name)"
+            if sysfs.exists("\(dir)/partition") {
+                if let resolved = sysfs.resolve(dir) { pending.append(Self.lastComponent(Self.parent(resolved))) }
+            } else {
+                let slaves = sysfs.list("\(dir)/slaves").sorted()
+                if slaves.isEmpty {
+                    if !disks.contains(name) { disks.append(name) }
+                } else {
+                    pending.append(contentsOf: slaves.reversed())
+                }
+            }
+        }
+        return StorageChain(use: use, source: source, fileSystem: fileSystem, path: path, disks: disks)
+    }
+
+    /// The block device behind `8:2`, through `/sys/dev/block`.
+    func blockName(majorMinor: String) -> String? {
+        guard !majorMinor.hasPrefix("0:"), let resolved = sysfs.resolve("dev/block/\(majorMinor)") else { return nil }
+        return Self.lastComponent(resolved)
+    }
+
+    /// The block device behind `/dev/sda2`, `/dev/dm-0` or `/dev/mapper/vg-root`.
+    func blockName(devicePath: String) -> String? {
+        if devicePath.hasPrefix("/dev/mapper/") {
+            let mapped = String(devicePath.dropFirst("/dev/mapper/".count))
+            return sysfs.list("class/block").first { name in
+                name.hasPrefix("dm-") && sysfs.attribute("class/block/\(name)/dm/name").value == mapped
+            }
+        }
+        guard devicePath.hasPrefix("/dev/") else { return nil }
+        let name = Self.lastComponent(devicePath)
+        return sysfs.exists("class/block/\(name)") ? name : nil
+    }
+
+    // MARK: Path helpers
+
+    /// `42` from `session42` (with `prefix` "session"); stops at `terminator` when given.
+    static func number(after prefix: String, in name: some StringProtocol, upTo terminator: Character? = nil) -> Int? {
+        guard name.hasPrefix(prefix) else { return nil }
+        var digits = name.dropFirst(prefix.count)
+        if let terminator, let end = digits.firstIndex(of: terminator) { digits = digits[..<end] }
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else { return nil }
+        return Int(digits)
+    }
+
+    static func parent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return String(path[..<slash])
+    }
+
+    static func lastComponent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+}
