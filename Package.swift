@@ -46,6 +46,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "ISCSIRootCoreTests", dependencies: ["ISCSIRootCore", "SysfsFixtures"]),
+        .testTarget(name: "ISCSIRootDaemonTests", dependencies: ["ISCSIRootDaemon", "ISCSIRootCore", "SysfsFixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
