@@ -1,0 +1,149 @@
+/// A configuration error, always naming the file and line.
+public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
+    public let file: String
+    /// 1-based; 0 when the error concerns the whole file (unreadable).
+    public let line: Int
+    public let message: String
+
+    public init(file: String, line: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
+}
+
+/// Reads the configuration the systemd way: `/etc/iscsi-rootd.conf`, then every
+/// `/etc/iscsi-rootd.conf.d/*.conf` in lexical order, later files winning key by key.
+public struct ConfigLoader: Sendable {
+    public static let mainFile = "etc/iscsi-rootd.conf"
+    public static let dropInDirectory = "etc/iscsi-rootd.conf.d"
+
+    /// The system root the files are read under (`--root`).
+    public let system: FileTree
+
+    public init(system: FileTree) {
+        self.system = system
+    }
+
+    /// The files that make up the configuration, in the order they apply. With `explicitFile`
+    /// (`--config F`, an absolute path not under the root) only that file is read.
+    public func files(explicitFile: String? = nil) -> [String] {
+        if let explicitFile { return [explicitFile] }
+        var files: [String] = []
+        if system.exists(Self.mainFile) { files.append(system.path(Self.mainFile)) }
+        let dropIns = system.list(Self.dropInDirectory).filter { $0.hasSuffix(".conf") }.sorted()
+        files += dropIns.map { system.path("\(Self.dropInDirectory)/\($0)") }
+        return files
+    }
+
+    /// The defaults overlaid with every file; the first error stops loading.
+    public func load(explicitFile: String? = nil) throws(ConfigError) -> Configuration {
+        var configuration = Configuration()
+        for file in files(explicitFile: explicitFile) {
+            let text: String
+            switch FileTree(root: "").read(file) {
+            case .success(let contents): text = contents
+            case .failure(let error): throw ConfigError(file: file, line: 0, message: "cannot read: \(error.reason)")
+            }
+            try ConfigParser.apply(text, file: file, to: &configuration)
+        }
+        return configuration
+    }
+}
+
+/// The INI dialect of systemd unit files: `[Section]`, `Key=Value`, `#`/`;` comments.
+enum ConfigParser {
+    static func apply(_ text: String, file: String, to configuration: inout Configuration) throws(ConfigError) {
+        var section: String?
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingWhitespace
+            let number = index + 1
+            func fail(_ message: String) -> ConfigError { ConfigError(file: file, line: number, message: message) }
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
+            if line.hasPrefix("[") {
+                guard line.hasSuffix("]"), line.count > 2 else { throw fail("malformed section header '\(line)'") }
+                let name = String(line.dropFirst().dropLast())
+                guard ["Disk", "Session"].contains(name) else {
+                    throw fail("unknown section [\(name)]; known: [Disk], [Session]")
+                }
+                section = name
+                continue
+            }
+            guard let equals = line.firstIndex(of: "=") else { throw fail("expected Key=Value, got '\(line)'") }
+            let key = line[..<equals].trimmingWhitespace
+            let value = line[line.index(after: equals)...].trimmingWhitespace
+            guard let section else { throw fail("'\(key)=' outside a section; put it under [Disk] or [Session]") }
+            switch (section, key) {
+            case ("Disk", "Timeout"):
+                guard let seconds = Int(value), (1...86400).contains(seconds) else {
+                    throw fail("Timeout= wants whole seconds from 1 to 86400, got '\(value)'")
+                }
+                configuration.disk.timeout = seconds
+            case ("Disk", "Scheduler"):
+                guard !value.isEmpty, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+                else { throw fail("Scheduler= wants a scheduler name such as none or mq-deadline, got '\(value)'") }
+                configuration.disk.scheduler = value
+            case ("Disk", "Types"):
+                let words = value.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" })
+                let types = words.compactMap { Int($0) }.filter { (0...31).contains($0) }
+                guard !words.isEmpty, types.count == words.count else {
+                    throw fail("Types= wants SCSI peripheral types 0 to 31 separated by spaces, got '\(value)'")
+                }
+                configuration.disk.types = Set(types)
+            case ("Disk", "VerifyInterval"):
+                configuration.verifyInterval = try duration(value, key: key, fail: fail)
+            case ("Disk", "StallThreshold"):
+                configuration.stallThreshold = try duration(value, key: key, fail: fail)
+            case ("Session", "RecoveryTimeout"):
+                guard let policy = RecoveryTimeoutPolicy(configValue: value) else {
+                    throw fail("RecoveryTimeout= wants whole seconds, 'off' or 'keep', got '\(value)'")
+                }
+                configuration.recoveryTimeout = policy
+            default:
+                let known = section == "Disk"
+                    ? "Timeout=, Scheduler=, Types=, VerifyInterval=, StallThreshold="
+                    : "RecoveryTimeout="
+                throw fail("unknown key '\(key)' in [\(section)]; known: \(known)")
+            }
+        }
+    }
+
+    static func duration(_ value: String, key: String, fail: (String) -> ConfigError) throws(ConfigError) -> Duration {
+        guard let seconds = parseSeconds(value), seconds > .zero else {
+            throw fail("\(key)= wants seconds above 0 (fractions allowed), got '\(value)'")
+        }
+        return seconds
+    }
+}
+
+extension RecoveryTimeoutPolicy {
+    /// Parses `86400`, `off` or `keep`.
+    public init?(configValue value: String) {
+        switch value {
+        case "off": self = .off
+        case "keep": self = .keep
+        default:
+            guard let seconds = Int(value), seconds > 0 else { return nil }
+            self = .atLeast(seconds)
+        }
+    }
+}
+
+/// Parses seconds with an optional fraction ("5", "0.5", "2.25") into a Duration; nil when malformed.
+public func parseSeconds(_ text: String) -> Duration? {
+    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+    guard (1...2).contains(parts.count), let whole = Int64(parts[0].isEmpty && parts.count == 2 ? "0" : parts[0]),
+          whole >= 0 else { return nil }
+    var attoseconds: Int64 = 0
+    if parts.count == 2 {
+        let fraction = parts[1]
+        guard !fraction.isEmpty, fraction.count <= 9, fraction.allSatisfy({ $0.isASCII && $0.isNumber }),
+              let digits = Int64(fraction) else { return nil }
+        var nanoseconds = digits
+        for _ in fraction.count..<9 { nanoseconds *= 10 }
+        attoseconds = nanoseconds * 1_000_000_000
+    }
+    return Duration(secondsComponent: whole, attosecondsComponent: attoseconds)
+}

@@ -1,0 +1,73 @@
+/// What the session's recovery timeout should be on sessions that carry `/`, `/usr` or swap.
+public enum RecoveryTimeoutPolicy: Sendable, Hashable, CustomStringConvertible {
+    /// Raise it to at least this many seconds.
+    case atLeast(Int)
+    /// Turn it off: I/O waits for the session forever.
+    case off
+    /// Never write it; only report.
+    case keep
+
+    /// Whether a session's current timeout meets the policy (`keep` compares with the default).
+    public func isMet(by current: RecoveryTimeout) -> Bool {
+        switch (self, current) {
+        case (_, .off): true
+        case (.off, .seconds): false
+        case (.atLeast(let wanted), .seconds(let seconds)): seconds >= wanted
+        case (.keep, .seconds(let seconds)): seconds >= Configuration.recommendedRecoveryTimeout
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .atLeast(let seconds): "\(seconds)"
+        case .off: "off"
+        case .keep: "keep"
+        }
+    }
+}
+
+/// The tuning wanted for iSCSI disks.
+public struct DiskPolicy: Sendable, Hashable {
+    /// SCSI command timeout in seconds (`device/timeout`).
+    public var timeout: Int
+    /// I/O scheduler (`queue/scheduler`).
+    public var scheduler: String
+    /// SCSI peripheral types to tune: 0 disk, 7 optical memory, 14 RBC.
+    public var types: Set<Int>
+
+    public init(timeout: Int = 90, scheduler: String = "none", types: Set<Int> = [0, 7, 14]) {
+        self.timeout = timeout
+        self.scheduler = scheduler
+        self.types = types
+    }
+
+    /// Whether the policy tunes this device: iSCSI, of a listed type.
+    public func applies(to device: SCSIDevice) -> Bool {
+        guard device.isISCSI, let type = device.type.value else { return false }
+        return types.contains(type)
+    }
+
+    /// Whether the device's settings (as scanned) are what the policy wants.
+    public func isTuned(_ device: SCSIDevice) -> Bool {
+        guard device.timeout.value == timeout else { return false }
+        guard let disk = device.disk else { return true }
+        return disk.scheduler.value?.selected == scheduler
+    }
+}
+
+/// Everything `/etc/iscsi-rootd.conf` can set, with the defaults.
+public struct Configuration: Sendable, Hashable {
+    /// The iSCSI-root recommendation for `replacement_timeout` (open-iscsi README).
+    public static let recommendedRecoveryTimeout = 86400
+
+    /// `[Disk] Timeout=`, `Scheduler=`, `Types=`.
+    public var disk = DiskPolicy()
+    /// `[Disk] VerifyInterval=`: how often the daemon re-verifies every disk.
+    public var verifyInterval: Duration = .seconds(60)
+    /// `[Disk] StallThreshold=`: in-flight I/O without completions for this long is a stall.
+    public var stallThreshold: Duration = .seconds(5)
+    /// `[Session] RecoveryTimeout=`.
+    public var recoveryTimeout: RecoveryTimeoutPolicy = .atLeast(recommendedRecoveryTimeout)
+
+    public init() {}
+}

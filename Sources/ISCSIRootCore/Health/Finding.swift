@@ -1,0 +1,141 @@
+/// How bad something is, in the monitoring-plugin convention (the exit code of `status`).
+public enum Severity: Int, Sendable, Hashable, Comparable, CustomStringConvertible {
+    case ok = 0
+    case warning = 1
+    case critical = 2
+    /// The tree could not be read at all.
+    case unknown = 3
+
+    public static func < (a: Severity, b: Severity) -> Bool { a.rawValue < b.rawValue }
+
+    /// `OK`, `WARNING`, `CRITICAL`, `UNKNOWN`.
+    public var description: String {
+        switch self {
+        case .ok: "OK"
+        case .warning: "WARNING"
+        case .critical: "CRITICAL"
+        case .unknown: "UNKNOWN"
+        }
+    }
+
+    /// The JSON form: `ok`, `warning`, `critical`, `unknown`.
+    public var jsonName: String { description.lowercased() }
+}
+
+/// One thing worth telling: what it concerns, how bad, and what it means.
+public struct Finding: Sendable, Hashable {
+    public let severity: Severity
+    /// `session1`, `sda`, `host2`, `/`.
+    public let subject: String
+    public let message: String
+    /// Whether it concerns `/`, `/usr` or swap.
+    public let concernsRoot: Bool
+
+    public init(_ severity: Severity, _ subject: String, _ message: String, concernsRoot: Bool = false) {
+        self.severity = severity
+        self.subject = subject
+        self.message = message
+        self.concernsRoot = concernsRoot
+    }
+}
+
+/// Judges a topology against the configuration: session, host and device states, tuning, and
+/// the iSCSI-root recommendation (NOPs off, recovery_tmo ≥ 86400 or off) on sessions that carry
+/// `/`, `/usr` or swap. Root findings come first.
+public struct HealthCheck: Sendable {
+    public let configuration: Configuration
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    public func findings(_ topology: Topology) -> [Finding] {
+        if let reason = topology.unreadable { return [Finding(.unknown, "sysfs", reason)] }
+        var findings: [Finding] = []
+        for session in topology.sessions {
+            findings += sessionFindings(session, topology: topology)
+        }
+        for device in topology.iscsiDevices {
+            findings += deviceFindings(device, topology: topology)
+        }
+        return findings.enumerated().sorted { a, b in
+            if a.element.concernsRoot != b.element.concernsRoot { return a.element.concernsRoot }
+            return a.offset < b.offset
+        }.map(\.element)
+    }
+
+    /// The worst severity among findings; OK when there are none.
+    public static func overall(_ findings: [Finding]) -> Severity {
+        findings.map(\.severity).max() ?? .ok
+    }
+
+    func sessionFindings(_ session: ISCSISession, topology: Topology) -> [Finding] {
+        let uses = topology.criticalUses(ofSession: session.number)
+        let carries = uses.isEmpty ? "" : " (carries \(uses.map(\.description).joined(separator: ", ")))"
+        let isRoot = !uses.isEmpty
+        var findings: [Finding] = []
+        func add(_ severity: Severity, _ message: String) {
+            findings.append(Finding(severity, session.name, message, concernsRoot: isRoot))
+        }
+        switch session.state {
+        case .unknown(let reason):
+            add(isRoot ? .critical : .warning, "state unreadable (\(reason))\(carries)")
+        case .value(.loggedIn):
+            break
+        case .value(.failed):
+            let timeout = session.recoveryTimeout.value.map { "recovery_tmo \($0) s" } ?? "recovery_tmo unknown"
+            add(.critical, "FAILED: connection lost, I/O waits for recovery (\(timeout))\(carries)")
+        case .value(.free):
+            add(.critical, "FREE: recovery timed out, I/O to its disks fails\(carries)")
+        case .value(let other):
+            add(.critical, "state \(other), not LOGGED_IN\(carries)")
+        }
+        if let number = session.hostNumber, let host = topology.host(number), case .value(.recovery(let state)) = host.state {
+            add(.critical, "host\(number) is in SCSI error recovery (\(state))\(carries)")
+        }
+        if isRoot {
+            if session.nopsEnabled {
+                let timers = session.connections.map {
+                    "ping_tmo \($0.pingTimeout.value.map(String.init) ?? "?"), recv_tmo \($0.receiveTimeout.value.map(String.init) ?? "?")"
+                }.joined(separator: "; ")
+                add(.warning, "NOPs are on (\(timers))\(carries): a busy link can be declared dead; "
+                    + "set node.conn[0].timeo.noop_out_interval = 0 and node.conn[0].timeo.noop_out_timeout = 0")
+            }
+            if let timeout = session.recoveryTimeout.value, !RecoveryTimeoutPolicy.atLeast(Configuration.recommendedRecoveryTimeout).isMet(by: timeout) {
+                add(.warning, "recovery_tmo \(timeout) s is below \(Configuration.recommendedRecoveryTimeout)\(carries): "
+                    + "an outage longer than that fails I/O to the root; set node.session.timeo.replacement_timeout = 86400")
+            }
+        }
+        return findings
+    }
+
+    func deviceFindings(_ device: SCSIDevice, topology: Topology) -> [Finding] {
+        let uses = device.disk.map { topology.uses(ofDisk: $0.name) } ?? []
+        let isRoot = uses.contains(where: \.isCritical)
+        let carries = uses.isEmpty ? "" : " (carries \(uses.map(\.description).joined(separator: ", ")))"
+        var findings: [Finding] = []
+        func add(_ severity: Severity, _ message: String) {
+            findings.append(Finding(severity, device.displayName, message, concernsRoot: isRoot))
+        }
+        switch device.state {
+        case .value(.running): break
+        case .value(.blocked): add(.critical, "blocked: I/O is queued while the session recovers\(carries)")
+        case .value(.transportOffline): add(.critical, "transport-offline: the session gave up, I/O fails\(carries)")
+        case .value(.offline): add(.critical, "offline: the SCSI error handler gave up, I/O fails\(carries)")
+        case .value(let other): add(.warning, "state \(other)\(carries)")
+        case .unknown(let reason): add(.warning, "state unreadable (\(reason))\(carries)")
+        }
+        let policy = configuration.disk
+        if policy.applies(to: device), !policy.isTuned(device) {
+            var parts: [String] = []
+            if device.timeout.value != policy.timeout {
+                parts.append("timeout \(device.timeout.value.map { "\($0) s" } ?? "unknown") (want \(policy.timeout) s)")
+            }
+            if let disk = device.disk, disk.scheduler.value?.selected != policy.scheduler {
+                parts.append("scheduler \(disk.scheduler.value?.selected ?? "unknown") (want \(policy.scheduler))")
+            }
+            add(.warning, "not tuned: \(parts.joined(separator: ", ")); run 'iscsi-rootd apply'")
+        }
+        return findings
+    }
+}

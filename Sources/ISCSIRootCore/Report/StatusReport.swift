@@ -1,0 +1,282 @@
+/// What `iscsi-rootd status` shows: the topology judged against the configuration.
+/// Built by a pure function; rendered as text or JSON.
+public struct StatusReport: Sendable {
+    public let topology: Topology
+    public let configuration: Configuration
+    public let findings: [Finding]
+    /// Extra sections joined in from outside the topology (the daemon's view), already JSON.
+    public var extraJSON: [(String, JSONValue)] = []
+    /// Extra text lines shown after the findings (the daemon's view).
+    public var extraText: [String] = []
+
+    public init(topology: Topology, configuration: Configuration, findings: [Finding]? = nil) {
+        self.topology = topology
+        self.configuration = configuration
+        self.findings = findings ?? HealthCheck(configuration: configuration).findings(topology)
+    }
+
+    /// The worst finding; the exit code of `status`.
+    public var overall: Severity { HealthCheck.overall(findings) }
+
+    // MARK: JSON
+
+    public var json: JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("overall", .string(overall.jsonName)),
+            ("root", rootJSON),
+            ("sessions", .array(topology.sessions.map(sessionJSON))),
+            ("disks", .array(topology.iscsiDevices.map(diskJSON))),
+            ("other_devices", .array(topology.devices.filter { !$0.isISCSI }.map(otherDeviceJSON))),
+            ("storage", .array(topology.chains.map(chainJSON))),
+            ("findings", .array(findings.map(findingJSON))),
+        ]
+        members += extraJSON
+        return .object(members)
+    }
+
+    var rootJSON: JSONValue {
+        guard let root = topology.root else { return .null }
+        return .object([
+            ("source", .string(root.source)),
+            ("disk", .optional(root.disks.first)),
+            ("session", .optional(topology.sessions(of: root).first?.name)),
+            ("iscsi", .bool(!topology.sessions(of: root).isEmpty)),
+        ])
+    }
+
+    func sessionJSON(_ session: ISCSISession) -> JSONValue {
+        let host = session.hostNumber.flatMap(topology.host)
+        return .object([
+            ("name", .string(session.name)),
+            ("state", .optional(session.state.value?.description)),
+            ("target", .optional(session.targetName.value)),
+            ("portal", .optional(session.portal)),
+            ("tpgt", .optional(session.tpgt.value)),
+            ("recovery_tmo", .optional(session.recoveryTimeout.value?.jsonValue)),
+            ("host", .optional(host?.name)),
+            ("host_state", .optional(host?.state.value?.description)),
+            ("iface", .optional(session.ifaceName.value)),
+            ("connections", .array(session.connections.map { connection in
+                .object([
+                    ("name", .string(connection.name)),
+                    ("state", .optional(connection.state.value?.description)),
+                    ("portal", .optional(connection.portal)),
+                    ("ping_tmo", .optional(connection.pingTimeout.value)),
+                    ("recv_tmo", .optional(connection.receiveTimeout.value)),
+                ])
+            })),
+            ("carries", .array(topology.criticalUses(ofSession: session.number).map { .string($0.description) })),
+            ("meets_recommendation", .bool(meetsRecommendation(session))),
+        ])
+    }
+
+    func diskJSON(_ device: SCSIDevice) -> JSONValue {
+        let policy = configuration.disk
+        return .object([
+            ("name", .string(device.displayName)),
+            ("hctl", .string(device.hctl.description)),
+            ("session", .optional(device.sessionNumber.map { "session\($0)" })),
+            ("type", .optional(device.type.value)),
+            ("state", .optional(device.state.value?.description)),
+            ("timeout", .optional(device.timeout.value)),
+            ("scheduler", .optional(device.disk?.scheduler.value?.selected)),
+            ("tuned", policy.applies(to: device) ? .bool(policy.isTuned(device)) : .null),
+            ("vendor", .optional(device.vendor.value)),
+            ("model", .optional(device.model.value)),
+            ("partitions", .array((device.disk?.partitions ?? []).map(JSONValue.string))),
+            ("carries", .array((device.disk.map { topology.uses(ofDisk: $0.name) } ?? []).map { .string($0.description) })),
+        ])
+    }
+
+    func otherDeviceJSON(_ device: SCSIDevice) -> JSONValue {
+        .object([
+            ("name", .optional(device.disk?.name)),
+            ("hctl", .string(device.hctl.description)),
+            ("type", .optional(device.type.value)),
+            ("vendor", .optional(device.vendor.value)),
+            ("model", .optional(device.model.value)),
+        ])
+    }
+
+    func chainJSON(_ chain: StorageChain) -> JSONValue {
+        .object([
+            ("use", .string(chain.use.description)),
+            ("source", .string(chain.source)),
+            ("fstype", .string(chain.fileSystem)),
+            ("path", .array(chain.path.map(JSONValue.string))),
+            ("disks", .array(chain.disks.map(JSONValue.string))),
+            ("sessions", .array(topology.sessions(of: chain).map { .string($0.name) })),
+        ])
+    }
+
+    func findingJSON(_ finding: Finding) -> JSONValue {
+        .object([
+            ("severity", .string(finding.severity.jsonName)),
+            ("subject", .string(finding.subject)),
+            ("message", .string(finding.message)),
+        ])
+    }
+
+    /// NOPs off and recovery_tmo at least the recommendation (or off).
+    public func meetsRecommendation(_ session: ISCSISession) -> Bool {
+        guard let timeout = session.recoveryTimeout.value else { return false }
+        return !session.nopsEnabled
+            && RecoveryTimeoutPolicy.atLeast(Configuration.recommendedRecoveryTimeout).isMet(by: timeout)
+    }
+
+    // MARK: Text
+
+    /// Human output for an 80-column terminal; `color` only on a tty.
+    public func text(color: Bool) -> String {
+        let style = TextStyle(enabled: color)
+        var lines: [String] = []
+        lines.append("\(style.severity(overall)): \(summary)")
+        lines.append("")
+        lines += rootLines
+        if !topology.sessions.isEmpty {
+            lines.append("")
+            for session in sessionsRootFirst { lines += sessionLines(session) }
+        }
+        let disks = topology.iscsiDevices
+        if !disks.isEmpty {
+            lines.append("")
+            var table = [["DISK", "H:C:T:L", "TYPE", "STATE", "TIMEOUT", "SCHEDULER", "TUNED", "SESSION", "CARRIES"]]
+            for device in disks {
+                let policy = configuration.disk
+                let uses = device.disk.map { topology.uses(ofDisk: $0.name) } ?? []
+                table.append([
+                    device.displayName, device.hctl.description, device.type.value.map(Self.typeName) ?? "?",
+                    device.state.value?.description ?? "unknown",
+                    device.timeout.value.map { "\($0) s" } ?? "?",
+                    device.disk.map { $0.scheduler.value?.selected ?? "?" } ?? "-",
+                    policy.applies(to: device) ? (policy.isTuned(device) ? "yes" : "no") : "-",
+                    device.sessionNumber.map { "session\($0)" } ?? "-",
+                    uses.isEmpty ? "-" : uses.map(\.description).joined(separator: ","),
+                ])
+            }
+            lines += Self.columns(table)
+        }
+        let others = topology.devices.filter { !$0.isISCSI }
+        if !others.isEmpty {
+            lines.append("")
+            lines.append("Not iSCSI, never touched: " + others.map { device in
+                "\(device.disk.map { "\($0.name) " } ?? "")\(device.hctl) \(device.type.value.map(Self.typeName) ?? "?")"
+            }.joined(separator: ", "))
+        }
+        if !findings.isEmpty {
+            lines.append("")
+            for finding in findings {
+                lines.append("\(style.severity(finding.severity)) \(finding.subject): \(finding.message)")
+            }
+        }
+        if !extraText.isEmpty {
+            lines.append("")
+            lines += extraText
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    var summary: String {
+        if let reason = topology.unreadable { return reason }
+        let sessions = topology.sessions.count
+        let disks = topology.iscsiDevices
+        let tunable = disks.filter(configuration.disk.applies)
+        let tuned = tunable.filter(configuration.disk.isTuned).count
+        let rootText: String
+        if let root = topology.root {
+            rootText = topology.sessions(of: root).isEmpty ? "root not on iSCSI" : "root on iSCSI"
+        } else {
+            rootText = "root unknown"
+        }
+        return "\(rootText), \(sessions) session\(sessions == 1 ? "" : "s"), \(disks.count) iSCSI disk\(disks.count == 1 ? "" : "s"), \(tuned) of \(tunable.count) tuned"
+    }
+
+    var sessionsRootFirst: [ISCSISession] {
+        topology.sessions.filter { !topology.criticalUses(ofSession: $0.number).isEmpty }
+            + topology.sessions.filter { topology.criticalUses(ofSession: $0.number).isEmpty }
+    }
+
+    /// `/ on sda2 ← sda (2:0:0:0) ← session1 iqn… @ 10.0.0.1:3260`, one line per critical use.
+    var rootLines: [String] {
+        let critical = topology.chains.filter(\.use.isCritical)
+        if critical.isEmpty { return ["/ : not found in mountinfo"] }
+        return critical.map { chain in
+            var parts = ["\(chain.use) on \(chain.path.first ?? chain.source)"]
+            for name in chain.path.dropFirst() {
+                if let device = topology.device(disk: name) {
+                    parts.append("\(name) (\(device.hctl))")
+                } else {
+                    parts.append(name)
+                }
+            }
+            if chain.path.count == 1, let device = topology.device(disk: chain.path[0]) {
+                parts[0] += " (\(device.hctl))"
+            }
+            let sessions = topology.sessions(of: chain)
+            if sessions.isEmpty {
+                parts.append(chain.path.isEmpty ? "(no block device)" : "not iSCSI")
+            }
+            for session in sessions {
+                parts.append("\(session.name) \(session.targetName.value ?? "?") @ \(session.portal ?? "?")")
+            }
+            return parts.joined(separator: " ← ")
+        }
+    }
+
+    func sessionLines(_ session: ISCSISession) -> [String] {
+        let host = session.hostNumber.flatMap(topology.host)
+        let uses = topology.criticalUses(ofSession: session.number)
+        let state = session.state.value?.description ?? "unknown (\(session.state.unknownReason ?? ""))"
+        let connections = session.connections.map {
+            "\($0.name) \($0.state.value?.description ?? "unknown")"
+        }.joined(separator: ", ")
+        let nops = session.connections.map {
+            "\($0.pingTimeout.value.map(String.init) ?? "?")/\($0.receiveTimeout.value.map(String.init) ?? "?")"
+        }.joined(separator: ",")
+        return [
+            "\(session.name)  \(state)  \(session.targetName.value ?? "target unknown")",
+            "  portal \(session.portal ?? "unknown")  \(host.map { "\($0.name) \($0.state.value?.description ?? "unknown")" } ?? "host unknown")  \(connections.isEmpty ? "no connection" : connections)",
+            "  recovery_tmo \(session.recoveryTimeout.value.map { $0 == .off ? "off" : "\($0) s" } ?? "unknown")  NOP ping/recv \(nops.isEmpty ? "-" : nops) s  "
+                + "recommendation \(meetsRecommendation(session) ? "met" : "not met")"
+                + (uses.isEmpty ? "" : "  carries \(uses.map(\.description).joined(separator: ", "))"),
+        ]
+    }
+
+    static func typeName(_ type: Int) -> String {
+        switch type {
+        case 0: "disk"
+        case 5: "cd/dvd"
+        case 7: "optical"
+        case 14: "rbc"
+        default: "type \(type)"
+        }
+    }
+
+    /// Left-aligned columns separated by two spaces.
+    static func columns(_ rows: [[String]]) -> [String] {
+        guard let width = rows.first?.count else { return [] }
+        var widths = [Int](repeating: 0, count: width)
+        for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+        return rows.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
+            }.joined(separator: "  ")
+        }
+    }
+}
+
+/// ANSI colour for severities, only when writing to a terminal.
+struct TextStyle {
+    let enabled: Bool
+
+    func severity(_ severity: Severity) -> String {
+        guard enabled else { return severity.description }
+        let code = switch severity {
+        case .ok: "32"
+        case .warning: "33"
+        case .critical: "1;31"
+        case .unknown: "35"
+        }
+        return "\u{1B}[\(code)m\(severity)\u{1B}[0m"
+    }
+}

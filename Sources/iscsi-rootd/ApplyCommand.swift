@@ -1,0 +1,34 @@
+import ArgumentParser
+import ISCSIRootCore
+
+/// `iscsi-rootd apply`: tune every iSCSI disk now, without a daemon (udev RUN, initramfs hooks).
+struct ApplyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Tune every iSCSI disk now: SCSI command timeout and I/O scheduler.",
+        discussion: """
+            Writes only what differs and reads it back. One line per disk and setting.
+            Exit codes: 0 every setting holds, 1 a setting failed, 2 usage or configuration error.
+            """
+    )
+
+    @OptionGroup var paths: SystemPaths
+    @OptionGroup var settings: ConfigOptions
+    @OptionGroup var output: OutputOptions
+
+    @Flag(name: .long, help: "Show what would change; write nothing.")
+    var dryRun = false
+
+    func run() throws {
+        let configuration = try settings.load(root: paths.systemTree)
+        let topology = paths.scanner().scan()
+        if let reason = topology.unreadable {
+            print("iscsi-rootd: \(reason)", to: &StandardError.stream)
+            throw ExitCode(CommandExit.failed)
+        }
+        let outcomes = DiskTuner(sysfs: paths.sysfsTree, policy: configuration.disk).tune(topology.devices, dryRun: dryRun)
+        let report = ApplyReport(outcomes: outcomes)
+        print(output.json ? report.json.serialized(pretty: true) : report.text, terminator: output.json ? "\n" : "")
+        if report.anyFailed { throw ExitCode(CommandExit.failed) }
+    }
+}
