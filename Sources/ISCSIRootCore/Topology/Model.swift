@@ -1,11 +1,18 @@
 /// The session's replacement (recovery) timeout: how long I/O waits for a failed session before
-/// it fails. A negative sysfs value means the kernel never gives up.
+/// it fails. The kernel shows and takes `off` (stored as -1) for "never give up".
 public enum RecoveryTimeout: Sendable, Hashable, CustomStringConvertible {
     case seconds(Int)
     case off
 
-    public init(sysfs value: Int) {
-        self = value < 0 ? .off : .seconds(value)
+    /// Parses `recovery_tmo`: `off`, or seconds (a negative number also means off).
+    public init?(sysfs text: String) {
+        if text == "off" {
+            self = .off
+        } else if let value = Int(text) {
+            self = value < 0 ? .off : .seconds(value)
+        } else {
+            return nil
+        }
     }
 
     /// The JSON form: seconds, or -1 for off.

@@ -54,7 +54,7 @@ public struct TopologyScanner: Sendable {
             targetState: sysfs.attribute("\(dir)/target_state"),
             targetName: sysfs.attribute("\(dir)/targetname"),
             tpgt: sysfs.integer("\(dir)/tpgt"),
-            recoveryTimeout: sysfs.integer("\(dir)/recovery_tmo").map(RecoveryTimeout.init(sysfs:)),
+            recoveryTimeout: sysfs.attribute("\(dir)/recovery_tmo").map(RecoveryTimeout.init(sysfs:)),
             ifaceName: sysfs.attribute("\(dir)/ifacename"),
             initiatorName: sysfs.attribute("\(dir)/initiatorname"),
             creator: sysfs.integer("\(dir)/creator"),
