@@ -1,0 +1,162 @@
+import CSystemd
+import Glibc
+import Synchronization
+import SystemPackage
+
+/// One OS thread (not a Swift concurrency thread) that blocks in `poll(2)` on its own file
+/// descriptor and on a wake `eventfd`. The event sources (udev, NETLINK_ISCSI, signals) each run
+/// on one, so their C handles are created, used and freed on that thread alone.
+///
+/// The thread is created with the process's default attributes, so its stack size is the one
+/// `ProcessHygiene.shrinkThreadStacks` set.
+final class DedicatedThread: Sendable {
+    /// The pthread, for tests that direct a signal at it.
+    let handle: pthread_t
+    private let wake: WakeEvent
+    private let joined = Mutex(false)
+
+    private init(handle: pthread_t, wake: WakeEvent) {
+        self.handle = handle
+        self.wake = wake
+    }
+
+    /// Starts `body` on a new thread named `name` (at most 15 bytes) and waits until `body` calls
+    /// `started` exactly once: with success, after which it runs its loop until `wake` is
+    /// signalled (`WakeEvent.wait` returns `.woken`), or with the error that ends it, which is
+    /// rethrown here. `wake` then belongs to the thread object, which closes it.
+    static func start<Failure: Error>(
+        name: String,
+        wake: WakeEvent,
+        body: @escaping @Sendable (_ wake: WakeEvent, _ started: (Result<Void, Failure>) -> Void) -> Void
+    ) throws(Failure) -> DedicatedThread {
+        let startup = Startup<Failure>()
+        let context = ThreadContext(name: name) {
+            body(wake) { result in startup.report(result) }
+        }
+        var handle = pthread_t()
+        let created = pthread_create(&handle, nil, { raw in
+            let context = Unmanaged<ThreadContext>.fromOpaque(raw!).takeRetainedValue()
+            pthread_setname_np(pthread_self(), String(decoding: context.name.utf8.prefix(15), as: UTF8.self))
+            context.body()
+            return nil
+        }, Unmanaged.passRetained(context).toOpaque())
+        if created != 0 {
+            fatalError("pthread_create \(name): \(Errno(rawValue: created))")
+        }
+        let thread = DedicatedThread(handle: handle, wake: wake)
+        if case .failure(let error) = startup.wait() {
+            thread.stop()
+            throw error
+        }
+        return thread
+    }
+
+    /// Asks the thread to leave its loop, without waiting (safe from any thread, including the
+    /// thread itself, e.g. from an `AsyncStream` termination handler).
+    func requestStop() {
+        wake.signal()
+    }
+
+    /// Asks the thread to leave its loop and waits until it has; later calls return at once.
+    func stop() {
+        let alreadyJoined = joined.withLock { joined in
+            defer { joined = true }
+            return joined
+        }
+        if alreadyJoined { return }
+        wake.signal()
+        pthread_join(handle, nil)
+        wake.close()
+    }
+
+    deinit {
+        stop()
+    }
+}
+
+/// An `eventfd` a dedicated thread polls next to its source: signalled once, it stays readable.
+struct WakeEvent: Sendable {
+    let fd: Int32
+
+    init() throws(Errno) {
+        let fd = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
+        if fd < 0 { throw Errno(rawValue: errno) }
+        self.fd = fd
+    }
+
+    func signal() {
+        var one: UInt64 = 1
+        _ = write(fd, &one, MemoryLayout<UInt64>.size)
+    }
+
+    fileprivate func close() {
+        _ = Glibc.close(fd)
+    }
+
+    /// What a wait on the source descriptor ended with.
+    enum Wait: Equatable {
+        case readable
+        case woken
+        case timedOut
+        case failed(Errno)
+    }
+
+    /// Blocks until `source` is readable, this event is signalled, or `timeoutMilliseconds`
+    /// pass (-1: no timeout). A signal wins over a readable source.
+    func wait(for source: Int32, timeoutMilliseconds: Int32 = -1) -> Wait {
+        var fds = [
+            pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: source, events: Int16(POLLIN), revents: 0),
+        ]
+        while true {
+            let ready = poll(&fds, 2, timeoutMilliseconds)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                return .failed(Errno(rawValue: errno))
+            }
+            if ready == 0 { return .timedOut }
+            if fds[0].revents != 0 { return .woken }
+            if fds[1].revents & Int16(POLLIN) != 0 { return .readable }
+            // POLLERR/POLLHUP/POLLNVAL without data: the source is unusable.
+            return .failed(.badFileDescriptor)
+        }
+    }
+}
+
+/// What `pthread_create` hands to the new thread.
+private final class ThreadContext {
+    let name: String
+    let body: () -> Void
+
+    init(name: String, body: @escaping () -> Void) {
+        self.name = name
+        self.body = body
+    }
+}
+
+/// The start-up handshake: the new thread reports once, `start` waits for it.
+private final class Startup<Failure: Error>: @unchecked Sendable {
+    // Written by the thread before sem_post, read by the starter after sem_wait.
+    private var result: Result<Void, Failure>?
+    private let semaphore = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+
+    init() {
+        sem_init(semaphore, 0, 0)
+    }
+
+    deinit {
+        sem_destroy(semaphore)
+        semaphore.deallocate()
+    }
+
+    func report(_ result: Result<Void, Failure>) {
+        precondition(self.result == nil, "a dedicated thread reported its start twice")
+        self.result = result
+        sem_post(semaphore)
+    }
+
+    func wait() -> Result<Void, Failure> {
+        while sem_wait(semaphore) != 0 && errno == EINTR {}
+        return result!
+    }
+}

@@ -1,0 +1,236 @@
+import CUdev
+import Glibc
+import SystemPackage
+
+/// A libudev monitor on its own thread, delivering `DeviceEvent`s through `events`.
+///
+/// The thread polls the monitor socket and a wake `eventfd`; the libudev handles are created,
+/// used and freed on that thread only. Events the consumer has not taken yet are buffered up to
+/// `bufferedEventLimit`; beyond that, and whenever the kernel reports `ENOBUFS`, the stream
+/// carries `.overflow` so the daemon rescans sysfs.
+public final class UdevMonitor: Sendable {
+    /// Which netlink group to listen to.
+    public enum Source: String, Sendable {
+        /// Events after udevd processed them (with properties like `ID_PATH`). libudev disables
+        /// such a monitor silently when udevd is not running: check `isUdevdRunning` first.
+        case udev
+        /// Raw kernel uevents, before udevd: for tests and diagnostics.
+        case kernel
+    }
+
+    /// The properties kept by default in `Uevent.properties`.
+    public static let defaultProperties = ["DEVNAME", "ID_PATH", "ID_SERIAL", "ID_WWN"]
+
+    /// The events, in the order the kernel (or udevd) sent them. Finishes after `stop()`.
+    public let events: AsyncStream<DeviceEvent>
+    private let thread: DedicatedThread
+
+    /// Starts monitoring `matches` (at least one) from `source`.
+    /// - Parameters:
+    ///   - properties: property names copied into each `Uevent`.
+    ///   - receiveBufferSize: the socket's receive buffer in bytes (`SO_RCVBUFFORCE` when allowed).
+    ///   - bufferedEventLimit: events held for a slow consumer before `.overflow` replaces them.
+    public init(
+        source: Source = .udev,
+        matches: [DeviceMatch],
+        properties: [String] = UdevMonitor.defaultProperties,
+        receiveBufferSize: Int = 128 << 20,
+        bufferedEventLimit: Int = 4096
+    ) throws(UdevMonitorError) {
+        precondition(!matches.isEmpty, "a udev monitor needs at least one subsystem to match")
+        let wake: WakeEvent
+        do { wake = try WakeEvent() } catch { throw .wakeEvent(error) }
+        let (events, continuation) = AsyncStream.makeStream(
+            of: DeviceEvent.self, bufferingPolicy: .bufferingOldest(bufferedEventLimit))
+        continuation.onTermination = { _ in wake.signal() }
+        self.events = events
+        let configuration = MonitorConfiguration(
+            source: source, matches: matches, properties: properties, receiveBufferSize: receiveBufferSize)
+        thread = try DedicatedThread.start(name: "iscsi-udev", wake: wake) {
+            (wake, started: (Result<Void, UdevMonitorError>) -> Void) in
+            defer { continuation.finish() }
+            let monitor: MonitorHandle
+            do throws(UdevMonitorError) {
+                monitor = try MonitorHandle(configuration)
+            } catch {
+                started(.failure(error))
+                return
+            }
+            started(.success(()))
+            monitor.run(wake: wake, into: EventOutlet(continuation))
+        }
+    }
+
+    /// Stops the thread and finishes `events`. Later calls do nothing.
+    public func stop() {
+        thread.stop()
+    }
+
+    /// Whether udevd is running: it creates `control` in its run directory (`/run/udev`).
+    /// Without it a `.udev` monitor never receives anything; poll sysfs instead.
+    public static func isUdevdRunning(runDirectory: String = "/run/udev") -> Bool {
+        access(runDirectory + "/control", F_OK) == 0
+    }
+}
+
+/// Why a udev monitor could not start.
+public enum UdevMonitorError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// `udev_new` or `udev_monitor_new_from_netlink` failed.
+    case create(source: String, Errno)
+    /// `udev_monitor_filter_add_match_subsystem_devtype` or `udev_monitor_filter_update` failed.
+    case filter(DeviceMatch, Errno)
+    /// `udev_monitor_enable_receiving` (bind) failed.
+    case enableReceiving(Errno)
+    /// The wake `eventfd` could not be created.
+    case wakeEvent(Errno)
+
+    public var description: String {
+        switch self {
+        case .create(let source, let errno):
+            "cannot create a libudev monitor on the \(source) netlink group: \(errno.symbolicName) (\(errno))"
+        case .filter(let match, let errno):
+            "cannot filter the udev monitor on \(match): \(errno.symbolicName) (\(errno))"
+        case .enableReceiving(let errno):
+            "cannot bind the udev monitor socket: \(errno.symbolicName) (\(errno))"
+        case .wakeEvent(let errno):
+            "cannot create the udev monitor's wake eventfd: \(errno.symbolicName) (\(errno))"
+        }
+    }
+}
+
+private struct MonitorConfiguration: Sendable {
+    let source: UdevMonitor.Source
+    let matches: [DeviceMatch]
+    let properties: [String]
+    let receiveBufferSize: Int
+}
+
+/// Yields into the stream, and turns events the buffer had no room for into one `.overflow`
+/// delivered as soon as there is room again.
+private final class EventOutlet {
+    private let continuation: AsyncStream<DeviceEvent>.Continuation
+    private(set) var overflowPending = false
+    private(set) var consumerGone = false
+
+    init(_ continuation: AsyncStream<DeviceEvent>.Continuation) {
+        self.continuation = continuation
+    }
+
+    func send(_ event: DeviceEvent) {
+        if overflowPending { flushOverflow() }
+        if overflowPending { return }
+        record(continuation.yield(event))
+    }
+
+    func flushOverflow() {
+        overflowPending = false
+        record(continuation.yield(.overflow))
+    }
+
+    private func record(_ result: AsyncStream<DeviceEvent>.Continuation.YieldResult) {
+        switch result {
+        case .enqueued: break
+        case .dropped: overflowPending = true
+        case .terminated: consumerGone = true
+        @unknown default: break
+        }
+    }
+}
+
+/// The libudev context and monitor, owned by the monitor thread.
+private struct MonitorHandle: ~Copyable {
+    private let udev: OpaquePointer
+    private let monitor: OpaquePointer
+    private let properties: [String]
+
+    init(_ configuration: MonitorConfiguration) throws(UdevMonitorError) {
+        let source = configuration.source.rawValue
+        guard let udev = udev_new() else { throw .create(source: source, Errno(rawValue: errno)) }
+        guard let monitor = udev_monitor_new_from_netlink(udev, source) else {
+            let error = Errno(rawValue: errno)
+            udev_unref(udev)
+            throw .create(source: source, error)
+        }
+        do {
+            try Self.configure(monitor, configuration)
+        } catch {
+            udev_monitor_unref(monitor)
+            udev_unref(udev)
+            throw error
+        }
+        self.udev = udev
+        self.monitor = monitor
+        self.properties = configuration.properties
+    }
+
+    private static func configure(_ monitor: OpaquePointer, _ configuration: MonitorConfiguration)
+        throws(UdevMonitorError)
+    {
+        for match in configuration.matches {
+            let status = udev_monitor_filter_add_match_subsystem_devtype(monitor, match.subsystem, match.devtype)
+            if status < 0 { throw .filter(match, Errno(rawValue: -status)) }
+        }
+        // A failed enlargement leaves the default buffer: overflow is handled, so not fatal.
+        _ = udev_monitor_set_receive_buffer_size(monitor, Int32(clamping: configuration.receiveBufferSize))
+        let enabled = udev_monitor_enable_receiving(monitor)
+        if enabled < 0 { throw .enableReceiving(Errno(rawValue: -enabled)) }
+    }
+
+    deinit {
+        udev_monitor_unref(monitor)
+        udev_unref(udev)
+    }
+
+    /// Receives until `wake` is signalled or the consumer is gone.
+    func run(wake: WakeEvent, into outlet: EventOutlet) {
+        let socket = udev_monitor_get_fd(monitor)
+        while !outlet.consumerGone {
+            // While an overflow marker waits for room, look again now and then.
+            switch wake.wait(for: socket, timeoutMilliseconds: outlet.overflowPending ? 50 : -1) {
+            case .woken, .failed:
+                return
+            case .timedOut:
+                outlet.flushOverflow()
+            case .readable:
+                drain(into: outlet)
+            }
+        }
+    }
+
+    /// Reads every message queued on the socket (the socket is non-blocking).
+    private func drain(into outlet: EventOutlet) {
+        for _ in 0..<1024 where !outlet.consumerGone {
+            guard let device = udev_monitor_receive_device(monitor) else {
+                switch errno {
+                case EAGAIN, EWOULDBLOCK: return
+                case ENOBUFS: outlet.send(.overflow)
+                default: continue  // a malformed message, already consumed
+                }
+                continue
+            }
+            defer { udev_device_unref(device) }
+            outlet.send(.uevent(uevent(from: device)))
+        }
+    }
+
+    private func uevent(from device: OpaquePointer) -> Uevent {
+        var kept: [String: String] = [:]
+        for name in properties {
+            if let value = udev_device_get_property_value(device, name) {
+                kept[name] = String(cString: value)
+            }
+        }
+        return Uevent(
+            action: Uevent.Action(string(udev_device_get_action(device)) ?? "change"),
+            subsystem: string(udev_device_get_subsystem(device)) ?? "",
+            devtype: string(udev_device_get_devtype(device)),
+            devpath: string(udev_device_get_devpath(device)) ?? "",
+            sysname: string(udev_device_get_sysname(device)) ?? "",
+            seqnum: UInt64(udev_device_get_seqnum(device)),
+            properties: kept)
+    }
+}
+
+private func string(_ pointer: UnsafePointer<CChar>?) -> String? {
+    pointer.map { String(cString: $0) }
+}
