@@ -1,0 +1,48 @@
+/// `iscsi-rootd check`: audits every link of the chain that keeps an iSCSI root alive from the
+/// initramfs to poweroff, reading configuration under a system root and live state from a topology.
+/// Pure: reads through `FileTree` only, so tests run against a root in a temporary directory.
+public struct BootChainAudit: Sendable {
+    /// The lowest replacement (recovery) timeout that rides out a long outage: one day.
+    public static let minimumRecoveryTimeout = 86400
+
+    public let system: FileTree
+    public let topology: Topology
+    public let expectedTimeout: Int
+    public let expectedScheduler: String
+
+    /// `system` is the root holding /etc, /usr, /run and /proc (`/` in production);
+    /// `expectedTimeout` and `expectedScheduler` are the `[Disk]` settings the disks should have.
+    public init(system: FileTree, topology: Topology, expectedTimeout: Int, expectedScheduler: String) {
+        self.system = system
+        self.topology = topology
+        self.expectedTimeout = expectedTimeout
+        self.expectedScheduler = expectedScheduler
+    }
+
+    /// Every item, in chain order. When / is not on iSCSI there is one item saying so.
+    public func run() -> [AuditItem] {
+        let root = RootOnISCSICheck(topology: topology)
+        guard let session = root.session else { return [root.item] }
+        let units = UnitLookup(system: system)
+        let iscsid = ProcessInfo.named("iscsid", in: system)
+        return [
+            root.item,
+            FstabCheck(system: system, units: units).item,
+            ISCSIDRunningCheck(processes: iscsid, units: units).item,
+            ISCSIDShutdownCheck(processes: iscsid, units: units).item,
+            NetworkCheck(system: system, session: session).item,
+            NodeRecordCheck(system: system, session: session).item,
+            LiveSessionCheck(session: session).item,
+            DiskTuningCheck(topology: topology, expectedTimeout: expectedTimeout,
+                            expectedScheduler: expectedScheduler).item,
+            ServiceEnabledCheck(units: units).item,
+        ]
+    }
+}
+
+extension ISCSISession {
+    /// `iqn… at 10.0.0.1:3260 (session1)` for messages.
+    var label: String {
+        "\(targetName.value ?? "unknown target") at \(portal ?? "unknown portal") (\(name))"
+    }
+}

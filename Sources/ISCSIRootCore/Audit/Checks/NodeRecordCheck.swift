@@ -1,0 +1,53 @@
+/// The root node's record (or, without one, iscsid.conf's defaults) as iscsid uses it to log in again:
+/// NOPs off, a replacement timeout of at least a day, and `node.startup = onboot` so that no
+/// `iscsiadm --logoutall` at shutdown logs the root out.
+struct NodeRecordCheck {
+    let system: FileTree
+    let session: ISCSISession
+
+    var item: AuditItem {
+        let title = "root node record"
+        guard let target = session.targetName.value, let connection = session.connections.first,
+              let address = connection.persistentAddress.value, let port = connection.persistentPort.value,
+              let tpgt = session.tpgt.value else {
+            return AuditItem(id: "node-record", title: title, verdict: .unknown,
+                             detail: "target, portal or tpgt of \(session.name) unknown: cannot find its node record")
+        }
+        let iface = session.ifaceName.value ?? "default"
+        let record: NodeRecord
+        var findings: [CheckFinding] = []
+        if let found = NodeRecord.find(in: system, target: target, address: address, port: port, tpgt: tpgt, iface: iface) {
+            record = found
+        } else if case .success(let text) = system.read("etc/iscsi/iscsid.conf") {
+            record = NodeRecord(path: "/etc/iscsi/iscsid.conf", text: text)
+            findings.append(CheckFinding(.warn, "no node record for \(target) at \(address):\(port),\(tpgt) (session made by iscsistart or from iBFT?); the defaults of /etc/iscsi/iscsid.conf apply when iscsid logs in again",
+                                    fix: "iscsiadm -m node -o new -T \(target) -p \(portalText(address, port)) (then the settings below)"))
+        } else {
+            return AuditItem(id: "node-record", title: title, verdict: .fail,
+                             detail: "no node record for \(target) at \(address):\(port),\(tpgt) and no /etc/iscsi/iscsid.conf",
+                             fix: "iscsiadm -m node -o new -T \(target) -p \(portalText(address, port)), then set the root settings (see /usr/share/doc/iscsi-rootd/examples/iscsi-root-node.sh)")
+        }
+        let update = "iscsiadm -m node -T \(target) -p \(portalText(address, port)) -o update -n"
+        let setting = record.path.hasSuffix("iscsid.conf") ? "\(record.path) has" : "the record \(record.path) has"
+        for key in [NodeRecord.noopOutInterval, NodeRecord.noopOutTimeout] where record.values[key] != "0" {
+            findings.append(CheckFinding(.warn, "\(setting) \(key) = \(record.values[key] ?? "unset (open-iscsi default, not 0)"): NOPs can declare a busy link dead",
+                                    fix: "\(update) \(key) -v 0"))
+        }
+        let replacement = record.values[NodeRecord.replacementTimeout]
+        if (replacement.flatMap { Int($0) } ?? 0) < BootChainAudit.minimumRecoveryTimeout {
+            findings.append(CheckFinding(.fail, "\(setting) \(NodeRecord.replacementTimeout) = \(replacement ?? "unset (open-iscsi default 120)"): after a re-login, I/O on / fails once an outage outlasts it",
+                                    fix: "\(update) \(NodeRecord.replacementTimeout) -v \(BootChainAudit.minimumRecoveryTimeout)"))
+        }
+        let startup = record.values[NodeRecord.startup]
+        if startup != "onboot" {
+            findings.append(CheckFinding(.fail, "\(setting) \(NodeRecord.startup) = \(startup ?? "unset"): iscsiadm --logoutall at shutdown logs the root session out",
+                                    fix: "\(update) \(NodeRecord.startup) -v onboot"))
+        }
+        return AuditItem(id: "node-record", title: title, findings: findings,
+                         okDetail: "\(record.path): NOPs 0/0, replacement_timeout \(replacement ?? ""), startup onboot")
+    }
+
+    func portalText(_ address: String, _ port: Int) -> String {
+        address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
+    }
+}

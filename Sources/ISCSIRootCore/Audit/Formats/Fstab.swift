@@ -1,0 +1,18 @@
+/// One line of fstab(5): what, where, type, options.
+struct FstabEntry: Sendable, Hashable {
+    let source: String
+    let mountPoint: String
+    let fileSystem: String
+    let options: [String]
+
+    /// Parses /etc/fstab; comments, blank and short lines are skipped.
+    static func parse(_ text: String) -> [FstabEntry] {
+        text.split(separator: "\n").compactMap { line in
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard fields.count >= 3, !fields[0].hasPrefix("#") else { return nil }
+            let options = fields.count > 3 ? fields[3].split(separator: ",").map(String.init) : ["defaults"]
+            return FstabEntry(source: String(fields[0]), mountPoint: String(fields[1]),
+                              fileSystem: String(fields[2]), options: options)
+        }
+    }
+}

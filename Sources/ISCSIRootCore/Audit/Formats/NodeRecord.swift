@@ -1,0 +1,42 @@
+/// An open-iscsi settings file: a node record (`/etc/iscsi/nodes/<target>/<address>,<port>,<tpgt>/<iface>`)
+/// or `iscsid.conf`, one `key = value` per line, `#` comments.
+struct NodeRecord: Sendable, Hashable {
+    static let startup = "node.startup"
+    static let noopOutInterval = "node.conn[0].timeo.noop_out_interval"
+    static let noopOutTimeout = "node.conn[0].timeo.noop_out_timeout"
+    static let replacementTimeout = "node.session.timeo.replacement_timeout"
+
+    /// Where it was read from.
+    let path: String
+    let values: [String: String]
+
+    init(path: String, text: String) {
+        self.path = path
+        var values: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let trimmed = line.trimmingWhitespace
+            guard !trimmed.hasPrefix("#"), let equals = trimmed.firstIndex(of: "=") else { continue }
+            values[trimmed[..<equals].trimmingWhitespace] = trimmed[trimmed.index(after: equals)...].trimmingWhitespace
+        }
+        self.values = values
+    }
+
+    /// The node databases, newest layout's location first (Debian/Arch use /etc, Fedora /var/lib).
+    static let databases = ["etc/iscsi/nodes", "var/lib/iscsi/nodes"]
+
+    /// The record of a session's node: the per-iface file of the current layout, else the older
+    /// single file per portal.
+    static func find(in system: FileTree, target: String, address: String, port: Int, tpgt: Int,
+                     iface: String) -> NodeRecord? {
+        let portalDirectory = "\(address),\(port),\(tpgt)"
+        for database in databases {
+            let portal = "\(database)/\(target)/\(portalDirectory)"
+            for candidate in ["\(portal)/\(iface)", portal] {
+                if case .success(let text) = system.read(candidate) {
+                    return NodeRecord(path: "/\(candidate)", text: text)
+                }
+            }
+        }
+        return nil
+    }
+}
