@@ -1,1 +1,81 @@
-print("todo")
+import ArgumentParser
+import SysfsFixtures
+
+/// Lays out and changes a simulated diskless client (DIR/sys, DIR/root) built from the real captures,
+/// for the demo and for trying iscsi-rootd without iSCSI.
+@main
+struct Simulator: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "iscsi-rootd-sim",
+        abstract: "A simulated iSCSI diskless client from real sysfs captures.",
+        subcommands: [Create.self, Outage.self, Set.self])
+}
+
+extension Scenario: ExpressibleByArgument {}
+extension SessionPhase: ExpressibleByArgument {}
+
+struct Create: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Lay out a client at DIR: DIR/sys (sysfs) and DIR/root (proc/self/mountinfo, proc/swaps, etc).")
+
+    @Argument(help: "Directory to create (must not hold a tree yet).")
+    var directory: String
+
+    @Option(help: "One of: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var scenario: Scenario = .healthy
+
+    func run() throws {
+        let tree = try FixtureTree(creatingAt: directory)
+        try scenario.layOut(in: tree)
+        print("\(scenario.rawValue) client at \(directory): --sysfs \(tree.sysfs.root) --root \(tree.system.root)")
+    }
+}
+
+struct Outage: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Move a session and its disks to a captured outage phase.",
+        discussion: "failed: FAILED/blocked (in recovery); free: FREE/transport-offline (recovery_tmo expired); "
+            + "recovered or logged-in: LOGGED_IN/running.")
+
+    @Argument(help: "A directory made by 'create'.")
+    var directory: String
+
+    @Option(help: "Session number.")
+    var session: Int = 1
+
+    @Option(help: "failed, free, or recovered.")
+    var phase: String
+
+    func run() throws {
+        let chosen: SessionPhase
+        switch phase {
+        case "recovered": chosen = .loggedIn
+        default:
+            guard let parsed = SessionPhase(rawValue: phase) else {
+                throw ValidationError("unknown phase '\(phase)': use failed, free or recovered")
+            }
+            chosen = parsed
+        }
+        let tree = try FixtureTree(existingAt: directory)
+        try tree.setPhase(chosen, session: session)
+        print("session\(session): \(chosen.rawValue)")
+    }
+}
+
+struct Set: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write one attribute, e.g. 'set DIR class/block/sda/inflight \"       0        2\"'.")
+
+    @Argument(help: "A directory made by 'create'.")
+    var directory: String
+
+    @Argument(help: "Attribute path relative to DIR/sys.")
+    var attribute: String
+
+    @Argument(help: "The new value.")
+    var value: String
+
+    func run() throws {
+        try FixtureTree(existingAt: directory).setAttribute(attribute, value)
+    }
+}
