@@ -1,5 +1,6 @@
 import CUdev
 import Glibc
+import ISCSIRootCore
 import SystemPackage
 
 /// Coldplug: the devices that exist now, listed by libudev from the real /sys.

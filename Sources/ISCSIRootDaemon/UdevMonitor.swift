@@ -1,5 +1,6 @@
 import CUdev
 import Glibc
+import ISCSIRootCore
 import SystemPackage
 
 /// A libudev monitor on its own thread, delivering `DeviceEvent`s through `events`.
@@ -57,7 +58,7 @@ public final class UdevMonitor: Sendable {
                 return
             }
             started(.success(()))
-            monitor.run(wake: wake, into: EventOutlet(continuation))
+            monitor.run(wake: wake, into: StreamOutlet(continuation, overflow: .overflow))
         }
     }
 
@@ -105,38 +106,6 @@ private struct MonitorConfiguration: Sendable {
     let receiveBufferSize: Int
 }
 
-/// Yields into the stream, and turns events the buffer had no room for into one `.overflow`
-/// delivered as soon as there is room again.
-private final class EventOutlet {
-    private let continuation: AsyncStream<DeviceEvent>.Continuation
-    private(set) var overflowPending = false
-    private(set) var consumerGone = false
-
-    init(_ continuation: AsyncStream<DeviceEvent>.Continuation) {
-        self.continuation = continuation
-    }
-
-    func send(_ event: DeviceEvent) {
-        if overflowPending { flushOverflow() }
-        if overflowPending { return }
-        record(continuation.yield(event))
-    }
-
-    func flushOverflow() {
-        overflowPending = false
-        record(continuation.yield(.overflow))
-    }
-
-    private func record(_ result: AsyncStream<DeviceEvent>.Continuation.YieldResult) {
-        switch result {
-        case .enqueued: break
-        case .dropped: overflowPending = true
-        case .terminated: consumerGone = true
-        @unknown default: break
-        }
-    }
-}
-
 /// The libudev context and monitor, owned by the monitor thread.
 private struct MonitorHandle: ~Copyable {
     private let udev: OpaquePointer
@@ -182,11 +151,10 @@ private struct MonitorHandle: ~Copyable {
     }
 
     /// Receives until `wake` is signalled or the consumer is gone.
-    func run(wake: WakeEvent, into outlet: EventOutlet) {
+    func run(wake: WakeEvent, into outlet: StreamOutlet<DeviceEvent>) {
         let socket = udev_monitor_get_fd(monitor)
         while !outlet.consumerGone {
-            // While an overflow marker waits for room, look again now and then.
-            switch wake.wait(for: socket, timeoutMilliseconds: outlet.overflowPending ? 50 : -1) {
+            switch wake.wait(for: socket, timeoutMilliseconds: outlet.pollTimeoutMilliseconds) {
             case .woken, .failed:
                 return
             case .timedOut:
@@ -198,7 +166,7 @@ private struct MonitorHandle: ~Copyable {
     }
 
     /// Reads every message queued on the socket (the socket is non-blocking).
-    private func drain(into outlet: EventOutlet) {
+    private func drain(into outlet: StreamOutlet<DeviceEvent>) {
         for _ in 0..<1024 where !outlet.consumerGone {
             guard let device = udev_monitor_receive_device(monitor) else {
                 switch errno {
