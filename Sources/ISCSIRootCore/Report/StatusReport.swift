@@ -4,15 +4,28 @@ public struct StatusReport: Sendable {
     public let topology: Topology
     public let configuration: Configuration
     public let findings: [Finding]
-    /// Extra sections joined in from outside the topology (the daemon's view), already JSON.
-    public var extraJSON: [(String, JSONValue)] = []
-    /// Extra text lines shown after the findings (the daemon's view).
-    public var extraText: [String] = []
+    /// The daemon's state file: nil when there is none, a failure when it cannot be used.
+    public let daemon: Result<DaemonStatus, StateFileError>?
 
-    public init(topology: Topology, configuration: Configuration, findings: [Finding]? = nil) {
+    public init(topology: Topology, configuration: Configuration, daemon: Result<DaemonStatus, StateFileError>? = nil) {
         self.topology = topology
         self.configuration = configuration
-        self.findings = findings ?? HealthCheck(configuration: configuration).findings(topology)
+        self.daemon = daemon
+        var findings = HealthCheck(configuration: configuration).findings(topology)
+        switch daemon {
+        case .success(let status): findings += status.findings
+        case .failure(let error): findings.append(Finding(.warning, "daemon", error.description))
+        case nil: break
+        }
+        self.findings = findings.enumerated().sorted { a, b in
+            if a.element.concernsRoot != b.element.concernsRoot { return a.element.concernsRoot }
+            return a.offset < b.offset
+        }.map(\.element)
+    }
+
+    var daemonStatus: DaemonStatus? {
+        if case .success(let status) = daemon { return status }
+        return nil
     }
 
     /// The worst finding; the exit code of `status`.
@@ -30,7 +43,12 @@ public struct StatusReport: Sendable {
             ("storage", .array(topology.chains.map(chainJSON))),
             ("findings", .array(findings.map(findingJSON))),
         ]
-        members += extraJSON
+        if let status = daemonStatus {
+            members.append(("daemon", .object([("running", .bool(status.running)), ("same_boot", .bool(status.sameBoot)),
+                                               ("state", status.state)])))
+        } else {
+            members.append(("daemon", .null))
+        }
         return .object(members)
     }
 
@@ -72,6 +90,7 @@ public struct StatusReport: Sendable {
 
     func diskJSON(_ device: SCSIDevice) -> JSONValue {
         let policy = configuration.disk
+        let stall = device.disk.flatMap { daemonStatus?.stallsByDisk[$0.name] } ?? .null
         return .object([
             ("name", .string(device.displayName)),
             ("hctl", .string(device.hctl.description)),
@@ -85,6 +104,7 @@ public struct StatusReport: Sendable {
             ("model", .optional(device.model.value)),
             ("partitions", .array((device.disk?.partitions ?? []).map(JSONValue.string))),
             ("carries", .array((device.disk.map { topology.uses(ofDisk: $0.name) } ?? []).map { .string($0.description) })),
+            ("stall", stall),
         ])
     }
 
@@ -169,9 +189,16 @@ public struct StatusReport: Sendable {
                 lines.append("\(style.severity(finding.severity)) \(finding.subject): \(finding.message)")
             }
         }
-        if !extraText.isEmpty {
+        switch daemon {
+        case .success(let status):
             lines.append("")
-            lines += extraText
+            lines += status.lines
+        case .failure(let error):
+            lines.append("")
+            lines.append("daemon: \(error)")
+        case nil:
+            lines.append("")
+            lines.append("daemon: no state file (iscsi-rootd run has not run this boot)")
         }
         return lines.joined(separator: "\n") + "\n"
     }

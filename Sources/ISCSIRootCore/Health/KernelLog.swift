@@ -1,0 +1,148 @@
+/// One record of `/dev/kmsg` (Documentation/ABI/testing/dev-kmsg):
+/// `prio,seq,usec,flags[,…];message` followed by ` KEY=value` continuation lines.
+public struct KernelRecord: Sendable, Hashable {
+    /// syslog level (0 emerg … 7 debug), the facility stripped.
+    public let level: Int
+    public let sequence: UInt64
+    /// Microseconds since boot (the kernel's monotonic clock).
+    public let timestampMicroseconds: UInt64
+    public let message: String
+    /// Continuation properties such as `SUBSYSTEM=scsi`, `DEVICE=+scsi:2:0:0:0`.
+    public let properties: [String: String]
+
+    public init(level: Int, sequence: UInt64, timestampMicroseconds: UInt64, message: String,
+                properties: [String: String] = [:]) {
+        self.level = level
+        self.sequence = sequence
+        self.timestampMicroseconds = timestampMicroseconds
+        self.message = message
+        self.properties = properties
+    }
+
+    /// Parses one record as one `read(2)` of /dev/kmsg returns it; nil when malformed.
+    public init?(kmsg text: String) {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+        guard let first = lines.first, let semicolon = first.firstIndex(of: ";") else { return nil }
+        let prefix = first[..<semicolon].split(separator: ",")
+        guard prefix.count >= 3, let priority = Int(prefix[0]), let sequence = UInt64(prefix[1]),
+              let timestamp = UInt64(prefix[2]) else { return nil }
+        var properties: [String: String] = [:]
+        for line in lines.dropFirst() where line.hasPrefix(" ") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            properties[String(line.dropFirst()[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        self.init(level: priority & 7, sequence: sequence, timestampMicroseconds: timestamp,
+                  message: Self.unescape(first[first.index(after: semicolon)...]), properties: properties)
+    }
+
+    /// kmsg writes non-printable bytes as `\xNN`.
+    static func unescape(_ text: Substring) -> String {
+        guard text.contains("\\x") else { return String(text) }
+        var bytes: [UInt8] = []
+        let utf8 = Array(text.utf8)
+        var index = 0
+        while index < utf8.count {
+            if utf8[index] == UInt8(ascii: "\\"), index + 3 < utf8.count, utf8[index + 1] == UInt8(ascii: "x"),
+               let value = UInt8(String(decoding: utf8[(index + 2)...(index + 3)], as: UTF8.self), radix: 16) {
+                bytes.append(value)
+                index += 4
+            } else {
+                bytes.append(utf8[index])
+                index += 1
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// What a kernel message says about iSCSI storage.
+public enum KernelStorageSignal: Sendable, Hashable {
+    /// ` connection1:0: detected conn error (1022)`.
+    case connectionError(session: Int, code: Int)
+    /// ` session1: session recovery timed out after 120 secs`.
+    case recoveryTimedOut(session: Int, seconds: Int)
+    /// `sd 0:0:0:1: rejecting I/O to offline device`.
+    case rejectingOffline(HCTL)
+    /// `I/O error, dev sda, sector …` and `Buffer I/O error on dev(ice) sda, …`.
+    case ioError(device: String)
+    /// `EXT4-fs error (device sda): …`.
+    case fileSystemError(device: String)
+    /// `Aborting journal on device sda-8.`
+    case journalAborted(device: String)
+    /// `EXT4-fs (sda): Remounting filesystem read-only`.
+    case remountedReadOnly(device: String)
+    /// XFS shut the file system down (`XFS (sda1): … Shutting down filesystem`, `Filesystem has been shut down`).
+    case xfsShutdown(device: String)
+
+    /// Recognises the messages above; nil for everything else.
+    public init?(message: String) {
+        let text = message.trimmingWhitespace
+        if let rest = text.after("EXT4-fs error (device "), let device = rest.before(")") {
+            self = .fileSystemError(device: device)
+        } else if let rest = text.after("Aborting journal on device ") {
+            // "sda-8.": the journal device, then the journal inode.
+            let device = rest.split(separator: "-").dropLast().joined(separator: "-")
+            self = .journalAborted(device: device.isEmpty ? String(rest.dropLast()) : device)
+        } else if text.hasPrefix("EXT4-fs ("), text.contains("Remounting filesystem read-only"),
+                  let device = text.after("EXT4-fs (")?.before(")") {
+            self = .remountedReadOnly(device: device)
+        } else if text.hasPrefix("XFS ("), let device = text.after("XFS (")?.before(")"),
+                  text.contains("Shutting down filesystem") || text.contains("has been shut down")
+                      || text.contains("shutdown") {
+            self = .xfsShutdown(device: device)
+        } else if let rest = text.after("I/O error, dev "), let device = rest.before(",") {
+            self = .ioError(device: device)
+        } else if let rest = text.after("Buffer I/O error on dev") {
+            let afterWord = rest.hasPrefix("ice ") ? rest.dropFirst(4) : rest.dropFirst(1)
+            guard let device = String(afterWord).before(",") else { return nil }
+            self = .ioError(device: device)
+        } else if text.contains("rejecting I/O to offline device"), let address = text.after("sd ")?.before(": "),
+                  let hctl = HCTL(address) {
+            self = .rejectingOffline(hctl)
+        } else if text.hasPrefix("session"), text.contains("session recovery timed out after"),
+                  let number = Int(text.dropFirst("session".count).prefix(while: \.isNumber)),
+                  let seconds = Int(text.after("timed out after ")?.prefix(while: \.isNumber) ?? "") {
+            self = .recoveryTimedOut(session: number, seconds: seconds)
+        } else if text.hasPrefix("connection"), let code = text.after("detected conn error (")?.before(")"),
+                  let number = Int(text.dropFirst("connection".count).prefix(while: \.isNumber)), let value = Int(code) {
+            self = .connectionError(session: number, code: value)
+        } else {
+            return nil
+        }
+    }
+
+    /// Whether the file system is dead after this: errors, an aborted journal, read-only, XFS shutdown.
+    public var damagesFileSystem: Bool {
+        switch self {
+        case .fileSystemError, .journalAborted, .remountedReadOnly, .xfsShutdown: true
+        default: false
+        }
+    }
+}
+
+extension String {
+    /// The text after the first `marker`, or nil.
+    func after(_ marker: String) -> String? {
+        guard let range = range(of: marker) else { return nil }
+        return String(self[range.upperBound...])
+    }
+
+    /// The text before the first `marker`, or nil.
+    func before(_ marker: String) -> String? {
+        guard let range = range(of: marker) else { return nil }
+        return String(self[..<range.lowerBound])
+    }
+
+    /// Substring search without Foundation.
+    func range(of marker: String) -> Range<String.Index>? {
+        guard !marker.isEmpty else { return nil }
+        var start = startIndex
+        while let first = self[start...].firstIndex(of: marker.first!) {
+            if self[first...].hasPrefix(marker) {
+                return first..<index(first, offsetBy: marker.count)
+            }
+            start = index(after: first)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,29 @@
+/// The one human line for `STATUS=`: the worst thing going on, root first.
+public enum StatusLine {
+    public static func compose(topology: Topology, configuration: Configuration, episodes: [RecoveryEpisode],
+                               stalls: [StallEpisode], damage: [FileSystemDamage], at now: Moment) -> String {
+        if let worst = damage.first {
+            return worst.message
+        }
+        if let stall = stalls.sorted(by: { !$0.carries.isEmpty && $1.carries.isEmpty }).first {
+            return StallTracker.stallMessage(disk: stall.disk, carries: stall.carries, duration: stall.duration(at: now),
+                                             session: stall.session.flatMap(topology.session),
+                                             timeout: topology.device(disk: stall.disk)?.timeout.value)
+        }
+        if let episode = episodes.first {
+            let who = episode.carries.isEmpty ? "session\(episode.session)" : "root session\(episode.session)"
+            if episode.lost != nil {
+                return "I/O FAILING \(who): recovery timed out after \(episode.elapsed(at: now).humanReadable) (\(episode.cause))"
+            }
+            let left = episode.timeLeft(at: now).map { "in \($0.wholeSeconds) s" } ?? "never (recovery_tmo off)"
+            return "RECOVERY \(who) \(episode.elapsed(at: now).wholeSeconds) s, I/O errors \(left)"
+        }
+        let disks = topology.iscsiDevices.filter(configuration.disk.applies)
+        let tuned = disks.filter(configuration.disk.isTuned).count
+        let tunedText = tuned == disks.count ? "\(tuned) disk\(tuned == 1 ? "" : "s") tuned" : "\(tuned) of \(disks.count) disks tuned"
+        guard let root = topology.root, let session = topology.sessions(of: root).first else {
+            return "root not on iSCSI; \(topology.sessions.count) session\(topology.sessions.count == 1 ? "" : "s"); \(tunedText)"
+        }
+        return "root \(root.disks.first ?? root.source) via \(session.name) \(session.state.value?.description ?? "unknown"); \(tunedText)"
+    }
+}
