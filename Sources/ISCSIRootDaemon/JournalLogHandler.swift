@@ -1,0 +1,141 @@
+import CSystemd
+import Glibc
+import Logging
+
+/// Where `JournalLogHandler` sends entries.
+public enum LogDestination: Sendable, Hashable {
+    /// Structured entries through `sd_journal_sendv`.
+    case journal
+    /// One `LogLine` per line on stderr.
+    case stderr
+
+    /// The journal when its socket exists (`/run/systemd/journal/socket`), stderr otherwise.
+    public static func automatic(journalSocket: String = "/run/systemd/journal/socket") -> LogDestination {
+        access(journalSocket, F_OK) == 0 ? .journal : .stderr
+    }
+}
+
+/// A swift-log handler that writes each entry as one structured journal entry: `MESSAGE`,
+/// `PRIORITY`, `SYSLOG_IDENTIFIER`, and every metadata key as a journal field (see `fieldName`),
+/// so `journalctl ISCSI_SESSION=session1` and `journalctl MESSAGE_ID=…` work. On stderr the same
+/// entry is one `LogLine` (without `SYSLOG_IDENTIFIER`).
+public struct JournalLogHandler: LogHandler {
+    public let identifier: String
+    public let destination: LogDestination
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+
+    public init(identifier: String = "iscsi-rootd", destination: LogDestination = .automatic(),
+                logLevel: Logger.Level = .info, metadataProvider: Logger.MetadataProvider? = nil) {
+        self.identifier = identifier
+        self.destination = destination
+        self.logLevel = logLevel
+        self.metadataProvider = metadataProvider
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        let line = logLine(for: event)
+        switch destination {
+        case .journal:
+            // An entry the journal refused (journald restarting, …) still gets out.
+            if !Self.sendToJournal(line, identifier: identifier) { Self.writeToStandardError(line) }
+        case .stderr:
+            Self.writeToStandardError(line)
+        }
+    }
+
+    /// The entry for `event`: its priority, message and fields (the handler's metadata, then the
+    /// provider's, then the event's, later ones winning; `ERROR` from the event's error).
+    func logLine(for event: LogEvent) -> LogLine {
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
+        if let own = event.metadata { merged.merge(own) { $1 } }
+        var fields: [String: String] = [:]
+        if let error = event.error { fields["ERROR"] = "\(error)" }
+        for (key, value) in merged {
+            fields[Self.fieldName(key)] = Self.text(value)
+        }
+        return LogLine(priority: Self.priority(event.level), message: event.message.description, fields: fields)
+    }
+
+    /// The syslog priority for a swift-log level.
+    public static func priority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: 7
+        case .info: 6
+        case .notice: 5
+        case .warning: 4
+        case .error: 3
+        case .critical: 2
+        }
+    }
+
+    /// The handler's own fields; a metadata key that maps to one of them is prefixed `META_`.
+    static let reservedFieldNames: Set<String> = ["MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER"]
+
+    /// The journal field name for a metadata key. Journal names are `[A-Z0-9_]`, at most 64
+    /// characters, and neither start with `_` (trusted fields) nor with a digit. So: letters are
+    /// upper-cased, other characters become `_`, leading `_` are dropped, and a name that is then
+    /// empty, starts with a digit, or is one of the handler's own fields gets the prefix `META_`.
+    /// `"iscsi.session"` → `ISCSI_SESSION`, `"_pid"` → `PID`, `"9lives"` → `META_9LIVES`.
+    public static func fieldName(_ key: String) -> String {
+        var name = String(String.UnicodeScalarView(key.unicodeScalars.map { scalar in
+            let upper = ("a"..."z").contains(scalar) ? Unicode.Scalar(scalar.value - 32)! : scalar
+            return isFieldNameCharacter(upper) ? upper : "_"
+        }).drop { $0 == "_" })
+        if name.isEmpty || name.first!.isNumber || reservedFieldNames.contains(name) {
+            name = "META_" + name
+        }
+        return String(name.prefix(64))
+    }
+
+    static func isFieldNameCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "_"
+    }
+
+    private static func text(_ value: Logger.Metadata.Value) -> String {
+        switch value {
+        case .string(let string): string
+        case .stringConvertible(let convertible): convertible.description
+        default: value.description
+        }
+    }
+
+    private static func sendToJournal(_ line: LogLine, identifier: String) -> Bool {
+        let assignments = ["MESSAGE=\(line.message)", "PRIORITY=\(line.priority)", "SYSLOG_IDENTIFIER=\(identifier)"]
+            + line.fields.map { "\($0.key)=\($0.value)" }
+        // One buffer holding every FIELD=value, one iovec per assignment.
+        var storage: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        for assignment in assignments {
+            let start = storage.count
+            storage.append(contentsOf: assignment.utf8)
+            ranges.append(start..<storage.count)
+        }
+        return storage.withUnsafeMutableBytes { raw in
+            let vectors = ranges.map { iovec(iov_base: raw.baseAddress! + $0.lowerBound, iov_len: $0.count) }
+            return sd_journal_sendv(vectors, Int32(vectors.count)) >= 0
+        }
+    }
+
+    private static func writeToStandardError(_ line: LogLine) {
+        let bytes = Array((line.formatted + "\n").utf8)
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(STDERR_FILENO, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+}

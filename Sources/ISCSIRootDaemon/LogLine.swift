@@ -1,0 +1,200 @@
+/// One log entry as a line of text: what `JournalLogHandler` writes to stderr when there is no
+/// journal, and what tests parse back.
+///
+/// The format, one entry per line:
+///
+///     <PRIORITY>MESSAGE [NAME=VALUE NAME=VALUE …]
+///
+/// - `PRIORITY` is the syslog priority digit 0–7 (3 error, 4 warning, 5 notice, 6 info, 7 debug),
+///   the prefix systemd itself understands on a service's stderr.
+/// - `MESSAGE` is the text with `\` written `\\`, a line feed `\n`, a carriage return `\r`, and a
+///   `[` that follows a space `\[`: so the two characters ` [` only ever open the field list.
+/// - The field list is left out when there are no fields. Fields are sorted by name; names are
+///   journal field names (`[A-Z0-9_]`, see `JournalLogHandler.fieldName`). A value is written
+///   bare when it is not empty and has no space, tab, `"`, `\`, `[`, `]`, line feed or carriage
+///   return; otherwise in double quotes with `\\`, `\"`, `\n`, `\r` and `\t` escapes.
+///
+/// Example: `<4>session1 failed [ISCSI_SESSION=session1 MESSAGE_ID=4e1c… STATE=FAILED TARGET="iqn x"]`
+public struct LogLine: Sendable, Hashable {
+    /// The syslog priority, 0 (emergency) to 7 (debug).
+    public var priority: Int
+    public var message: String
+    /// Journal field names to values.
+    public var fields: [String: String]
+
+    public init(priority: Int, message: String, fields: [String: String] = [:]) {
+        precondition((0...7).contains(priority), "syslog priorities are 0 to 7")
+        self.priority = priority
+        self.message = message
+        self.fields = fields
+    }
+
+    /// The line in the documented format, without a trailing line feed.
+    public var formatted: String {
+        var line = "<\(priority)>"
+        var previous: Unicode.Scalar?
+        for scalar in message.unicodeScalars {
+            switch scalar {
+            case "\\": line += "\\\\"
+            case "\n": line += "\\n"
+            case "\r": line += "\\r"
+            case "[" where previous == " ": line += "\\["
+            default: line.unicodeScalars.append(scalar)
+            }
+            previous = scalar
+        }
+        if fields.isEmpty { return line }
+        let rendered = fields.sorted { $0.key < $1.key }.map { name, value in
+            "\(name)=\(Self.render(value: value))"
+        }
+        return line + " [" + rendered.joined(separator: " ") + "]"
+    }
+
+    private static let characterNeedingQuotes: Set<Unicode.Scalar> = [" ", "\t", "\"", "\\", "[", "]", "\n", "\r"]
+
+    private static func render(value: String) -> String {
+        if !value.isEmpty && !value.unicodeScalars.contains(where: characterNeedingQuotes.contains) {
+            return value
+        }
+        var quoted = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\\": quoted += "\\\\"
+            case "\"": quoted += "\\\""
+            case "\n": quoted += "\\n"
+            case "\r": quoted += "\\r"
+            case "\t": quoted += "\\t"
+            default: quoted.unicodeScalars.append(scalar)
+            }
+        }
+        return quoted + "\""
+    }
+
+    /// Reads a line in the documented format (one trailing line feed is allowed).
+    public static func parse(_ line: some StringProtocol) throws(LogLineParseError) -> LogLine {
+        var reader = Reader(Array(line.unicodeScalars))
+        if reader.scalars.last == "\n" { reader.scalars.removeLast() }
+
+        guard reader.take() == "<", let digit = reader.take(), let priority = Int(String(digit)),
+              (0...7).contains(priority), reader.take() == ">"
+        else { throw LogLineParseError(reason: "no <0>…<7> priority prefix", offset: 0) }
+
+        var message = ""
+        var hasFields = false
+        while let scalar = reader.take() {
+            if scalar == "\\" {
+                let escapeOffset = reader.offset - 1
+                switch reader.take() {
+                case "\\": message += "\\"
+                case "n": message += "\n"
+                case "r": message += "\r"
+                case "[": message += "["
+                default: throw LogLineParseError(reason: "unknown escape in the message", offset: escapeOffset)
+                }
+            } else if scalar == " " && reader.peek() == "[" {
+                reader.offset += 1
+                hasFields = true
+                break
+            } else {
+                message.unicodeScalars.append(scalar)
+            }
+        }
+
+        var fields: [String: String] = [:]
+        while hasFields {
+            let nameOffset = reader.offset
+            var name = ""
+            var sawEquals = false
+            while let scalar = reader.take() {
+                if scalar == "=" {
+                    sawEquals = true
+                    break
+                }
+                guard JournalLogHandler.isFieldNameCharacter(scalar) else {
+                    throw LogLineParseError(reason: "field names are A-Z, 0-9 and _", offset: reader.offset - 1)
+                }
+                name.unicodeScalars.append(scalar)
+            }
+            guard !name.isEmpty, sawEquals else {
+                throw LogLineParseError(reason: "a field needs NAME=VALUE", offset: nameOffset)
+            }
+            fields[name] = try reader.peek() == "\"" ? reader.quotedValue() : reader.bareValue()
+            switch reader.take() {
+            case " ": continue
+            case "]":
+                guard reader.isAtEnd else {
+                    throw LogLineParseError(reason: "text after the field list", offset: reader.offset)
+                }
+                hasFields = false
+            default:
+                throw LogLineParseError(reason: "the field list does not end with ]", offset: reader.offset)
+            }
+        }
+        return LogLine(priority: priority, message: message, fields: fields)
+    }
+
+    private struct Reader {
+        var scalars: [Unicode.Scalar]
+        var offset = 0
+
+        init(_ scalars: [Unicode.Scalar]) {
+            self.scalars = scalars
+        }
+
+        var isAtEnd: Bool { offset >= scalars.count }
+
+        func peek() -> Unicode.Scalar? {
+            isAtEnd ? nil : scalars[offset]
+        }
+
+        mutating func take() -> Unicode.Scalar? {
+            guard let scalar = peek() else { return nil }
+            offset += 1
+            return scalar
+        }
+
+        mutating func bareValue() throws(LogLineParseError) -> String {
+            var value = ""
+            while let scalar = peek(), scalar != " ", scalar != "]" {
+                value.unicodeScalars.append(scalar)
+                offset += 1
+            }
+            if value.isEmpty { throw LogLineParseError(reason: "an empty value must be quoted", offset: offset) }
+            return value
+        }
+
+        mutating func quotedValue() throws(LogLineParseError) -> String {
+            let start = offset
+            offset += 1
+            var value = ""
+            while let scalar = take() {
+                switch scalar {
+                case "\"":
+                    return value
+                case "\\":
+                    switch take() {
+                    case "\\": value += "\\"
+                    case "\"": value += "\""
+                    case "n": value += "\n"
+                    case "r": value += "\r"
+                    case "t": value += "\t"
+                    default: throw LogLineParseError(reason: "unknown escape in a quoted value", offset: offset - 2)
+                    }
+                default:
+                    value.unicodeScalars.append(scalar)
+                }
+            }
+            throw LogLineParseError(reason: "unterminated quoted value", offset: start)
+        }
+    }
+}
+
+/// A line that is not in `LogLine`'s format: what is wrong, and where (in Unicode scalars).
+public struct LogLineParseError: Error, Sendable, Hashable, CustomStringConvertible {
+    public let reason: String
+    public let offset: Int
+
+    public var description: String {
+        "not a log line: \(reason) (at character \(offset))"
+    }
+}

@@ -1,0 +1,116 @@
+import Glibc
+import Logging
+import Testing
+@testable import ISCSIRootDaemon
+
+private func event(_ level: Logger.Level, _ message: Logger.Message, _ metadata: Logger.Metadata? = nil) -> LogEvent {
+    LogEvent(level: level, message: message, metadata: metadata, source: nil,
+             file: #fileID, function: #function, line: #line)
+}
+
+@Suite("JournalLogHandler and LogLine")
+struct LoggingTests {
+    @Test("an entry reads as the documented line")
+    func documentedLine() {
+        let handler = JournalLogHandler(destination: .stderr)
+        let line = handler.logLine(for: event(.warning, "session1 failed", [
+            "MESSAGE_ID": "4e1c2b9a6f0d4a3e8b7c5d2e1f0a9b8c",
+            "ISCSI_SESSION": "session1",
+            "ISCSI_TARGET": "iqn.2003-01.org.linux-iscsi:target x",
+            "STATE": "FAILED",
+        ]))
+        #expect(line.formatted == #"<4>session1 failed [ISCSI_SESSION=session1 ISCSI_TARGET="iqn.2003-01.org.linux-iscsi:target x" MESSAGE_ID=4e1c2b9a6f0d4a3e8b7c5d2e1f0a9b8c STATE=FAILED]"#)
+    }
+
+    @Test("messages and values with the format's special characters survive a round trip")
+    func roundTrip() throws {
+        let handler = JournalLogHandler(destination: .stderr)
+        let tricky = handler.logLine(for: event(.error, "\(#"writing "none" to sda [2:0:0:0] failed:\ EINVAL"#)\nsecond line\r", [
+            "empty": "",
+            "spaces": "a b  c",
+            "quotes": #"say "hi" \ bye"#,
+            "brackets": "[x] ]",
+            "newlines": "one\ntwo\r\n\tthree",
+            "equals": "A=B=C",
+            "unicode": "Grüße→",
+        ]))
+        #expect(!tricky.formatted.contains("\n"))
+        #expect(try LogLine.parse(tricky.formatted) == tricky)
+        #expect(try LogLine.parse(tricky.formatted + "\n") == tricky)
+
+        let plain = LogLine(priority: 6, message: "no fields here [really]")
+        #expect(plain.formatted == #"<6>no fields here \[really]"#)
+        #expect(try LogLine.parse(plain.formatted) == plain)
+        #expect(try LogLine.parse("<7>") == LogLine(priority: 7, message: ""))
+    }
+
+    @Test("metadata keys become valid journal field names", arguments: [
+        ("ISCSI_SESSION", "ISCSI_SESSION"),
+        ("iscsi.session", "ISCSI_SESSION"),
+        ("scsi-device", "SCSI_DEVICE"),
+        ("_pid", "PID"),
+        ("__", "META_"),
+        ("9lives", "META_9LIVES"),
+        ("MESSAGE", "META_MESSAGE"),
+        ("priority", "META_PRIORITY"),
+        ("Grüße", "GR__E"),
+        (String(repeating: "x", count: 80), String(repeating: "X", count: 64)),
+    ])
+    func fieldNames(key: String, expected: String) {
+        #expect(JournalLogHandler.fieldName(key) == expected)
+        #expect(expected.unicodeScalars.allSatisfy(JournalLogHandler.isFieldNameCharacter))
+    }
+
+    @Test("swift-log levels map to syslog priorities")
+    func priorities() {
+        let expected: [(Logger.Level, Int)] = [
+            (.trace, 7), (.debug, 7), (.info, 6), (.notice, 5), (.warning, 4), (.error, 3), (.critical, 2),
+        ]
+        for (level, priority) in expected {
+            #expect(JournalLogHandler.priority(level) == priority)
+        }
+    }
+
+    @Test("event metadata overrides the provider's, which overrides the handler's")
+    func metadataMerge() {
+        var handler = JournalLogHandler(destination: .stderr, metadataProvider: Logger.MetadataProvider {
+            ["DEVICE": "sdb", "SCSI_HOST": "host2"]
+        })
+        handler[metadataKey: "DEVICE"] = "sda"
+        handler[metadataKey: "ROOT"] = "1"
+        let line = handler.logLine(for: event(.info, "tuned", ["SCSI_HOST": "host3"]))
+        #expect(line.fields == ["DEVICE": "sdb", "SCSI_HOST": "host3", "ROOT": "1"])
+    }
+
+    @Test("malformed lines are rejected with the reason and place", arguments: [
+        ("session1 failed", "no <0>…<7> priority prefix"),
+        ("<9>x", "no <0>…<7> priority prefix"),
+        (#"<3>a \q"#, "unknown escape in the message"),
+        ("<3>a [state=FAILED]", "field names are A-Z, 0-9 and _"),
+        ("<3>a [STATE]", "field names are A-Z, 0-9 and _"),
+        ("<3>a [=x]", "a field needs NAME=VALUE"),
+        (#"<3>a [STATE="FAILED]"#, "unterminated quoted value"),
+        ("<3>a [STATE=]", "an empty value must be quoted"),
+        ("<3>a [STATE=FAILED", "the field list does not end with ]"),
+        ("<3>a [STATE=FAILED] x", "text after the field list"),
+    ])
+    func rejects(line: String, reason: String) {
+        #expect {
+            try LogLine.parse(line)
+        } throws: { error in
+            (error as? LogLineParseError)?.reason == reason
+        }
+    }
+
+    @Test("the destination follows the journal socket's existence")
+    func automaticDestination() throws {
+        var template = Array("/tmp/iscsi-rootd-journal-XXXXXX".utf8CString)
+        let directory = String(cString: try #require(mkdtemp(&template)))
+        defer { rmdir(directory) }
+        let socketPath = directory + "/socket"
+        #expect(LogDestination.automatic(journalSocket: socketPath) == .stderr)
+        close(creat(socketPath, 0o600))
+        defer { unlink(socketPath) }
+        #expect(LogDestination.automatic(journalSocket: socketPath) == .journal)
+    }
+}
