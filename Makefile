@@ -1,0 +1,81 @@
+# Build and install iscsi-rootd.
+#   make                      swift build -c release
+#   make install              into $(DESTDIR)$(PREFIX) (PREFIX=/usr/local unless given)
+#   make install-initcpio     the mkinitcpio install/hooks pair (Arch)
+# Packagers: make install DESTDIR="$pkgdir" PREFIX=/usr SWIFT_FLAGS=--static-swift-stdlib
+
+PREFIX        ?= /usr/local
+SYSCONFDIR    ?= /etc
+BINDIR        ?= $(PREFIX)/bin
+LIBDIR        ?= $(PREFIX)/lib
+UNITDIR       ?= $(LIBDIR)/systemd/system
+CATALOGDIR    ?= $(LIBDIR)/systemd/catalog
+UDEVRULESDIR  ?= $(LIBDIR)/udev/rules.d
+INITCPIODIR   ?= $(LIBDIR)/initcpio
+DATADIR       ?= $(PREFIX)/share
+MANDIR        ?= $(DATADIR)/man
+DOCDIR        ?= $(DATADIR)/doc/iscsi-rootd
+BASHCOMPDIR   ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR    ?= $(DATADIR)/zsh/site-functions
+FISHCOMPDIR   ?= $(DATADIR)/fish/vendor_completions.d
+
+SWIFT         ?= swift
+SCRATCH       ?= .build
+SWIFT_FLAGS   ?=
+# Set to no to install without shell completions (they come from the built binary).
+COMPLETIONS   ?= yes
+
+INSTALL       ?= install
+BUILD         = $(SWIFT) build -c release --scratch-path $(SCRATCH) $(SWIFT_FLAGS)
+BINARY        = $(shell $(BUILD) --show-bin-path)/iscsi-rootd
+CATALOG       = $(wildcard systemd/catalog/iscsi-rootd.catalog)
+
+.PHONY: all build install install-initcpio uninstall
+
+all: build
+
+build:
+	$(BUILD) --product iscsi-rootd
+
+install: build
+	$(INSTALL) -Dm755 "$(BINARY)" "$(DESTDIR)$(BINDIR)/iscsi-rootd"
+	# systemd: the service and the drop-ins that keep iscsid through shutdown
+	$(INSTALL) -Dm644 systemd/iscsi-rootd.service "$(DESTDIR)$(UNITDIR)/iscsi-rootd.service"
+	$(INSTALL) -Dm644 systemd/iscsid.service.d/iscsi-rootd.conf "$(DESTDIR)$(UNITDIR)/iscsid.service.d/iscsi-rootd.conf"
+	$(INSTALL) -Dm644 systemd/iscsid.socket.d/iscsi-rootd.conf "$(DESTDIR)$(UNITDIR)/iscsid.socket.d/iscsi-rootd.conf"
+	$(if $(CATALOG),$(INSTALL) -Dm644 $(CATALOG) "$(DESTDIR)$(CATALOGDIR)/iscsi-rootd.catalog")
+	$(INSTALL) -Dm644 udev/70-iscsi-rootd.rules "$(DESTDIR)$(UDEVRULESDIR)/70-iscsi-rootd.rules"
+	# configuration: never overwrite an administrator's file
+	test -e "$(DESTDIR)$(SYSCONFDIR)/iscsi-rootd.conf" || \
+		$(INSTALL) -Dm644 etc/iscsi-rootd.conf "$(DESTDIR)$(SYSCONFDIR)/iscsi-rootd.conf"
+	$(INSTALL) -Dm644 docs/iscsi-rootd.8 "$(DESTDIR)$(MANDIR)/man8/iscsi-rootd.8"
+	$(INSTALL) -Dm644 docs/iscsi-rootd.conf.5 "$(DESTDIR)$(MANDIR)/man5/iscsi-rootd.conf.5"
+	# examples for the parts a package must not activate by itself
+	$(INSTALL) -Dm644 -t "$(DESTDIR)$(DOCDIR)/examples" etc/iscsi-rootd.conf systemd/examples/iscsid.service \
+		systemd/examples/50-iscsi-root.network systemd/examples/50-iscsi-root-ibft.network systemd/examples/fstab
+	$(INSTALL) -Dm755 systemd/examples/iscsi-root-node.sh "$(DESTDIR)$(DOCDIR)/examples/iscsi-root-node.sh"
+ifeq ($(COMPLETIONS),yes)
+	$(INSTALL) -d "$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"
+	"$(BINARY)" --generate-completion-script bash > "$(DESTDIR)$(BASHCOMPDIR)/iscsi-rootd"
+	"$(BINARY)" --generate-completion-script zsh > "$(DESTDIR)$(ZSHCOMPDIR)/_iscsi-rootd"
+	"$(BINARY)" --generate-completion-script fish > "$(DESTDIR)$(FISHCOMPDIR)/iscsi-rootd.fish"
+endif
+ifeq ($(DESTDIR),)
+	$(if $(CATALOG),journalctl --update-catalog)
+	-systemctl daemon-reload
+	-udevadm control --reload
+endif
+
+install-initcpio:
+	$(INSTALL) -Dm644 packaging/arch/initcpio/install/iscsi "$(DESTDIR)$(INITCPIODIR)/install/iscsi"
+	$(INSTALL) -Dm644 packaging/arch/initcpio/hooks/iscsi "$(DESTDIR)$(INITCPIODIR)/hooks/iscsi"
+
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/iscsi-rootd" "$(DESTDIR)$(UNITDIR)/iscsi-rootd.service" \
+		"$(DESTDIR)$(UNITDIR)/iscsid.service.d/iscsi-rootd.conf" "$(DESTDIR)$(UNITDIR)/iscsid.socket.d/iscsi-rootd.conf" \
+		"$(DESTDIR)$(CATALOGDIR)/iscsi-rootd.catalog" "$(DESTDIR)$(UDEVRULESDIR)/70-iscsi-rootd.rules" \
+		"$(DESTDIR)$(MANDIR)/man8/iscsi-rootd.8" "$(DESTDIR)$(MANDIR)/man5/iscsi-rootd.conf.5" \
+		"$(DESTDIR)$(BASHCOMPDIR)/iscsi-rootd" "$(DESTDIR)$(ZSHCOMPDIR)/_iscsi-rootd" \
+		"$(DESTDIR)$(FISHCOMPDIR)/iscsi-rootd.fish" \
+		"$(DESTDIR)$(INITCPIODIR)/install/iscsi" "$(DESTDIR)$(INITCPIODIR)/hooks/iscsi"
+	rm -rf "$(DESTDIR)$(DOCDIR)"
