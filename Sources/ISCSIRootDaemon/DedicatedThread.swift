@@ -101,8 +101,8 @@ struct WakeEvent: Sendable {
         case failed(Errno)
     }
 
-    /// Blocks until `source` is readable, this event is signalled, or `timeoutMilliseconds`
-    /// pass (-1: no timeout). A signal wins over a readable source.
+    /// Blocks until `source` is readable (or has an error to receive), this event is signalled,
+    /// or `timeoutMilliseconds` pass (-1: no timeout). A signal wins over a readable source.
     func wait(for source: Int32, timeoutMilliseconds: Int32 = -1) -> Wait {
         var fds = [
             pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
@@ -116,9 +116,10 @@ struct WakeEvent: Sendable {
             }
             if ready == 0 { return .timedOut }
             if fds[0].revents != 0 { return .woken }
-            if fds[1].revents & Int16(POLLIN) != 0 { return .readable }
-            // POLLERR/POLLHUP/POLLNVAL without data: the source is unusable.
-            return .failed(.badFileDescriptor)
+            if fds[1].revents & Int16(POLLNVAL) != 0 { return .failed(.badFileDescriptor) }
+            // POLLERR counts: a netlink socket whose buffer overflowed reports it, and the next
+            // receive returns the pending ENOBUFS.
+            return .readable
         }
     }
 }
