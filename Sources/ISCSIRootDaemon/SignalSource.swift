@@ -3,36 +3,46 @@ import Glibc
 import ISCSIRootCore
 import SystemPackage
 
-/// Signals (the daemon's: SIGTERM and SIGINT stop, SIGHUP reloads) as an `AsyncStream`, read
-/// with `signalfd` on a dedicated thread.
+/// What a signal asks the daemon to do.
+public enum SignalRequest: Sendable, Hashable {
+    /// SIGTERM or SIGINT: stop cleanly. Carries the signal's name for the log.
+    case stop(signal: String)
+    /// SIGHUP: reload the configuration.
+    case reload
+}
+
+/// SIGTERM, SIGINT and SIGHUP as an `AsyncStream` of requests, read with `signalfd` on a
+/// dedicated thread.
 ///
 /// The signals must be blocked in every thread, or the kernel delivers them to one that has
-/// them unblocked (SIGTERM's default action ends the process): call `block(_:)` first thing in
-/// `main`, before any thread starts, so all later threads inherit the mask.
+/// them unblocked (SIGTERM's default action ends the process): call `blockHandledSignals()`
+/// first thing in `main`, before any thread starts, so all later threads inherit the mask.
 public final class SignalSource: Sendable {
-    /// The signal numbers in arrival order. Finishes after `stop()`.
-    public let events: AsyncStream<Int32>
+    static let handledSignals: [Int32] = [SIGTERM, SIGINT, SIGHUP]
+
+    /// The requests in arrival order. Finishes after `stop()`.
+    public let requests: AsyncStream<SignalRequest>
     let thread: DedicatedThread
 
-    /// Blocks `signals` in the calling thread (and so in the threads it creates later).
-    public static func block(_ signals: [Int32]) {
-        var set = signalSet(signals)
+    /// Blocks the handled signals in the calling thread (and so in the threads it creates later).
+    public static func blockHandledSignals() {
+        var set = handledSignalSet()
         pthread_sigmask(SIG_BLOCK, &set, nil)
     }
 
-    /// Blocks `signals` in the calling thread and starts reading them.
-    public init(signals: [Int32] = [SIGTERM, SIGINT, SIGHUP]) throws(SignalSourceError) {
-        Self.block(signals)
+    /// Blocks the handled signals in the calling thread and starts reading them.
+    public init() throws(SignalSourceError) {
+        Self.blockHandledSignals()
         let wake: WakeEvent
         do { wake = try WakeEvent() } catch { throw .wakeEvent(error) }
-        let (events, continuation) = AsyncStream.makeStream(of: Int32.self)
+        let (requests, continuation) = AsyncStream.makeStream(of: SignalRequest.self)
         continuation.onTermination = { _ in wake.signal() }
-        self.events = events
+        self.requests = requests
         thread = try DedicatedThread.start(name: "iscsi-signals", wake: wake) {
             (wake, started: (Result<Void, SignalSourceError>) -> Void) in
             defer { continuation.finish() }
             // The thread inherited the mask from its creator, who blocked the signals above.
-            var set = Self.signalSet(signals)
+            var set = Self.handledSignalSet()
             let fd = signalfd(-1, &set, Int32(SFD_CLOEXEC | SFD_NONBLOCK))
             if fd < 0 {
                 started(.failure(.signalfd(Errno(rawValue: errno))))
@@ -44,23 +54,29 @@ public final class SignalSource: Sendable {
         }
     }
 
-    /// Stops the thread and finishes `events`; the signals stay blocked. Later calls do nothing.
+    /// Stops the thread and finishes `requests`; the signals stay blocked. Later calls do nothing.
     public func stop() {
         thread.stop()
     }
 
-    private static func signalSet(_ signals: [Int32]) -> sigset_t {
+    private static func handledSignalSet() -> sigset_t {
         var set = sigset_t()
         sigemptyset(&set)
-        for signal in signals { sigaddset(&set, signal) }
+        for signal in handledSignals { sigaddset(&set, signal) }
         return set
     }
 
-    private static func run(fd: Int32, wake: WakeEvent, continuation: AsyncStream<Int32>.Continuation) {
+    private static func run(fd: Int32, wake: WakeEvent, continuation: AsyncStream<SignalRequest>.Continuation) {
         var info = signalfd_siginfo()
         while case .readable = wake.wait(for: fd) {
             while read(fd, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size {
-                if case .terminated = continuation.yield(Int32(info.ssi_signo)) { return }
+                let request: SignalRequest? = switch Int32(info.ssi_signo) {
+                case SIGTERM: .stop(signal: "SIGTERM")
+                case SIGINT: .stop(signal: "SIGINT")
+                case SIGHUP: .reload
+                default: nil
+                }
+                if let request, case .terminated = continuation.yield(request) { return }
             }
         }
     }

@@ -4,7 +4,7 @@ import Testing
 
 @Suite("SignalSource")
 struct SignalSourceTests {
-    @Test("SIGHUP, SIGTERM and SIGINT arrive through the stream")
+    @Test("SIGHUP asks for a reload, SIGTERM and SIGINT for a stop")
     func translatesSignals() async throws {
         let source = try SignalSource()
         let watchdog = Task {
@@ -16,14 +16,14 @@ struct SignalSourceTests {
         for signal in [SIGHUP, SIGTERM, SIGINT] {
             #expect(pthread_kill(source.thread.handle, signal) == 0)
         }
-        var received: [Int32] = []
-        for await signal in source.events {
-            received.append(signal)
+        var received: [SignalRequest] = []
+        for await request in source.requests {
+            received.append(request)
             if received.count == 3 { break }
         }
         watchdog.cancel()
         source.stop()
-        #expect(received.sorted() == [SIGHUP, SIGINT, SIGTERM])
+        #expect(Set(received) == [.reload, .stop(signal: "SIGTERM"), .stop(signal: "SIGINT")])
     }
 
     @Test("stop() finishes the stream")
@@ -31,7 +31,7 @@ struct SignalSourceTests {
         let source = try SignalSource()
         source.stop()
         var count = 0
-        for await _ in source.events { count += 1 }
+        for await _ in source.requests { count += 1 }
         #expect(count == 0)
     }
 }
