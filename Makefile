@@ -21,12 +21,14 @@ FISHCOMPDIR   ?= $(DATADIR)/fish/vendor_completions.d
 
 SWIFT         ?= swift
 SCRATCH       ?= .build
+# debug only for quick install tests; packages use release.
+CONFIGURATION ?= release
 SWIFT_FLAGS   ?=
 # Set to no to install without shell completions (they come from the built binary).
 COMPLETIONS   ?= yes
 
 INSTALL       ?= install
-BUILD         = $(SWIFT) build -c release --scratch-path $(SCRATCH) $(SWIFT_FLAGS)
+BUILD         = $(SWIFT) build -c $(CONFIGURATION) --scratch-path $(SCRATCH) $(SWIFT_FLAGS)
 BINARY        = $(shell $(BUILD) --show-bin-path)/iscsi-rootd
 CATALOG       = $(wildcard systemd/catalog/iscsi-rootd.catalog)
 
