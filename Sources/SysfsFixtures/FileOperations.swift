@@ -66,8 +66,15 @@ enum Files {
     }
 
     /// A bound unix socket: `open(2)` on it fails with ENXIO, as reading `wwid` does on QEMU's CD-ROM.
-    static func socketFile(_ path: String) throws {
+    /// It is bound at the short `scratch` path (socket addresses hold 107 bytes) and renamed into place.
+    static func socketFile(_ path: String, scratch: String) throws {
         try makeDirectories(parent(path))
+        if lstatExists(path) { try remove(path) }
+        try bindSocket(scratch)
+        guard rename(scratch, path) == 0 else { throw FixtureError.errno("rename", scratch) }
+    }
+
+    private static func bindSocket(_ path: String) throws {
         if lstatExists(path) { try remove(path) }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw FixtureError.errno("socket", path) }

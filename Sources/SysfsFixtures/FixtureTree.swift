@@ -85,12 +85,14 @@ public final class FixtureTree {
     private var swaps: [(path: String, kind: String, kibibytes: UInt64)] = []
     private var removed = false
 
-    /// A new, empty tree in a fresh temporary directory, removed on deinit.
+    /// A new, empty tree in a fresh temporary directory, removed on deinit: under `$TMPDIR` when set,
+    /// else in `/dev/shm` (tmpfs: creating thousands of small files on ext4 takes ~10 ms per LUN), else `/tmp`.
     public convenience init() throws {
-        var temporary = NSTemporaryDirectory()
+        var temporary = ProcessInfo.processInfo.environment["TMPDIR"]
+            ?? (access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NSTemporaryDirectory())
         while temporary.hasSuffix("/") { temporary.removeLast() }
         var template = Array((temporary + "/iscsi-rootd-fixture-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else { throw FixtureError.errno("mkdtemp", NSTemporaryDirectory()) }
+        guard let made = mkdtemp(&template) else { throw FixtureError.errno("mkdtemp", temporary) }
         try self.init(directory: String(cString: made), removesOnDeinit: true)
         try layOutSkeleton()
     }
@@ -399,6 +401,16 @@ public final class FixtureTree {
         try Files.write(abs(target), value + "\n", mode: mode)
     }
 
+    /// Deletes the attribute at `path` (an attribute this kernel does not have).
+    public func removeAttribute(_ path: String) throws {
+        try Files.remove(abs(canonical(path)))
+    }
+
+    /// Writes a file under the system root (`etc/iscsi-rootd.conf`, `proc/self/mountinfo` …).
+    public func writeSystemFile(_ path: String, _ text: String, mode: UInt16 = 0o644) throws {
+        try Files.write(system.path(path), text, mode: mode)
+    }
+
     /// Replaces the attribute at `path` by something that fails like a real sysfs file.
     public func makeUnreadable(_ path: String, _ kind: UnreadableKind) throws {
         let target = abs(canonical(path))
@@ -407,7 +419,7 @@ public final class FixtureTree {
         case .directory: try Files.makeDirectories(target)
         case .readOnly: try Files.symlink(target, target: "/sys/kernel/uevent_seqnum")
         case .invalidArgument: try Files.symlink(target, target: "/proc/self/clear_refs")
-        case .noSuchDevice: try Files.socketFile(target)
+        case .noSuchDevice: try Files.socketFile(target, scratch: directory + "/.socket-\(getpid())")
         }
     }
 
@@ -617,7 +629,7 @@ public final class FixtureTree {
             var blockValues: [String: String] = [:]
             if type == 5 { blockValues["removable"] = "1"; blockValues["ro"] = "1" }
             let names = detail == .complete ? Array(world.blockAttributes.keys)
-                : ["queue/scheduler", "inflight", "stat", "size", "ro", "removable"]
+                : ["queue/scheduler", "inflight", "stat"]
             try writeBlockAttributes(world, at: diskPath, names: names, values: blockValues)
             try linkBlock(name: disk, path: diskPath, dev: dev, wholeDisk: true)
         }
