@@ -42,7 +42,10 @@ build:
 install: build
 	$(INSTALL) -Dm755 "$(BINARY)" "$(DESTDIR)$(BINDIR)/iscsi-rootd"
 	# systemd: the service and the drop-ins that keep iscsid through shutdown
-	$(INSTALL) -Dm644 systemd/iscsi-rootd.service "$(DESTDIR)$(UNITDIR)/iscsi-rootd.service"
+	# the unit names the binary where this PREFIX puts it
+	$(INSTALL) -d "$(DESTDIR)$(UNITDIR)"
+	sed 's|/usr/bin/iscsi-rootd|$(BINDIR)/iscsi-rootd|' systemd/iscsi-rootd.service > "$(DESTDIR)$(UNITDIR)/iscsi-rootd.service"
+	chmod 644 "$(DESTDIR)$(UNITDIR)/iscsi-rootd.service"
 	$(INSTALL) -Dm644 systemd/iscsid.service.d/iscsi-rootd.conf "$(DESTDIR)$(UNITDIR)/iscsid.service.d/iscsi-rootd.conf"
 	$(INSTALL) -Dm644 systemd/iscsid.socket.d/iscsi-rootd.conf "$(DESTDIR)$(UNITDIR)/iscsid.socket.d/iscsi-rootd.conf"
 	$(if $(CATALOG),$(INSTALL) -Dm644 $(CATALOG) "$(DESTDIR)$(CATALOGDIR)/iscsi-rootd.catalog")
