@@ -1,0 +1,242 @@
+# shellcheck shell=bash
+# Builds what the e2e guest boots: kernel, initramfs and root file system image. Sourced by Tests/e2e/run.
+# Every product lands in $CACHE under a key made from what went into it, so a warm run builds nothing.
+
+HOST_PACKAGES=(qemu-system-x86 qemu-utils debootstrap busybox-static cpio tgt e2fsprogs kmod jq)
+GUEST_PACKAGES=systemd,systemd-sysv,udev,open-iscsi,kmod,iproute2,procps,util-linux
+# The initramfs loads these (and what they depend on, found by modprobe); the root gets them plus the rest.
+INITRAMFS_MODULES=(virtio_pci virtio_net iscsi_tcp sd_mod ext4 crc32c_generic crc64_rocksoft_generic)
+GUEST_MODULES=("${INITRAMFS_MODULES[@]}" virtio_console)
+IMAGE_SIZE=1536M
+
+# Installs the host tools that are missing.
+ensure_host_packages() {
+	local tool missing=0
+	for tool in qemu-system-x86_64 qemu-img debootstrap cpio tgtd tgtadm mke2fs depmod modprobe jq; do
+		command -v "$tool" > /dev/null || missing=1
+	done
+	dpkg-query -W -f '${Status}\n' busybox-static 2> /dev/null | grep -q 'install ok installed' || missing=1
+	((missing)) || return 0
+	note "installing host packages: ${HOST_PACKAGES[*]}"
+	apt-get update -q >> "$BUILD_LOG" 2>&1 || die "apt-get update failed (see $BUILD_LOG)"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${HOST_PACKAGES[@]}" >> "$BUILD_LOG" 2>&1 ||
+		die "apt-get install ${HOST_PACKAGES[*]} failed (see $BUILD_LOG)"
+}
+
+# The Debian mirror apt already uses on this host (deb822 .sources first, then one-line .list files).
+host_mirror() {
+	local uri
+	uri=$(awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) { print $i; exit } }' \
+		/etc/apt/sources.list.d/*.sources 2> /dev/null || true)
+	[[ -n $uri ]] || uri=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:.*\/debian\/?$/) { print $i; exit } }' \
+		/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2> /dev/null || true)
+	[[ -n $uri ]] || die "no Debian mirror found in /etc/apt/sources.list{,.d}"
+	echo "$uri"
+}
+
+host_suite() {
+	(. /etc/os-release && echo "$VERSION_CODENAME")
+}
+
+# The kernel package linux-image-amd64 depends on, e.g. linux-image-6.1.0-56-amd64.
+kernel_package() {
+	apt-cache depends linux-image-amd64 2> /dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }'
+}
+
+# Downloads and unpacks the kernel; sets KERNEL_VERSION, KERNEL_DEB and KERNEL_DIR (with modules.dep).
+fetch_kernel() {
+	local package deb
+	package=$(kernel_package)
+	if [[ -z $package ]]; then
+		apt-get update -q >> "$BUILD_LOG" 2>&1 || die "apt-get update failed (see $BUILD_LOG)"
+		package=$(kernel_package)
+	fi
+	[[ -n $package ]] || die "apt knows no linux-image-amd64"
+	KERNEL_VERSION=${package#linux-image-}
+	mkdir -p "$CACHE/debs"
+	deb=$(find "$CACHE/debs" -maxdepth 1 -name "${package}_*.deb" | sort | tail -n 1)
+	if [[ -z $deb ]]; then
+		note "downloading $package"
+		(cd "$CACHE/debs" && apt-get download -q -o APT::Sandbox::User=root "$package") >> "$BUILD_LOG" 2>&1 ||
+			die "apt-get download $package failed (mirror unreachable? see $BUILD_LOG)"
+		deb=$(find "$CACHE/debs" -maxdepth 1 -name "${package}_*.deb" | sort | tail -n 1)
+	fi
+	KERNEL_DEB=$(basename "$deb")
+	KERNEL_DIR=$CACHE/kernel/${KERNEL_DEB%.deb}
+	[[ -e $KERNEL_DIR/.done ]] && return 0
+	rm -rf "$KERNEL_DIR"
+	mkdir -p "$KERNEL_DIR"
+	dpkg -x "$deb" "$KERNEL_DIR"
+	depmod -b "$KERNEL_DIR" "$KERNEL_VERSION"
+	touch "$KERNEL_DIR/.done"
+}
+
+# Prints the module files NAMES need, dependencies first, each once.
+module_files() {
+	local name
+	for name in "$@"; do
+		modprobe -d "$KERNEL_DIR" -S "$KERNEL_VERSION" --show-depends "$name" ||
+			die "kernel $KERNEL_VERSION has no module $name"
+	done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }'
+}
+
+# debootstrap's result, keyed by suite, mirror and package list; sets BASE_DIR.
+build_base() {
+	local suite mirror key
+	suite=$(host_suite)
+	mirror=$(host_mirror)
+	key=$(printf '%s\n' minbase "$suite" "$mirror" "$GUEST_PACKAGES" | sha256sum | cut -c1-16)
+	BASE_DIR=$CACHE/base-$key
+	[[ -e $BASE_DIR/.done ]] && return 0
+	note "debootstrap $suite from $mirror"
+	rm -rf "$BASE_DIR" "$BASE_DIR.tmp"
+	mkdir -p "$CACHE/debs"
+	debootstrap --variant=minbase --include="$GUEST_PACKAGES" --cache-dir="$CACHE/debs" \
+		"$suite" "$BASE_DIR.tmp" "$mirror" >> "$BUILD_LOG" 2>&1 ||
+		die "debootstrap $suite from $mirror failed (mirror unreachable? see $BUILD_LOG)"
+	mv "$BASE_DIR.tmp" "$BASE_DIR"
+	touch "$BASE_DIR/.done"
+}
+
+# Builds iscsi-rootd as it would ship, from the committed HEAD (uncommitted edits in a shared checkout are
+# not the thing under test); sets PROJECT_SOURCE and PROJECT_BINARY.
+build_project() {
+	local bin
+	PROJECT_SOURCE=$CACHE/source
+	rm -rf "$PROJECT_SOURCE"
+	mkdir -p "$PROJECT_SOURCE"
+	git -C "$PROJECT_DIR" archive HEAD | tar -x -C "$PROJECT_SOURCE" || die "git archive HEAD of $PROJECT_DIR failed"
+	note "swift build iscsi-rootd $(git -C "$PROJECT_DIR" rev-parse --short HEAD) (release, static Swift stdlib)"
+	local swift_build=(swift build -c release --static-swift-stdlib --package-path "$PROJECT_SOURCE"
+		--scratch-path "$PROJECT_DIR/.build-e2e" --product iscsi-rootd)
+	"${swift_build[@]}" >> "$BUILD_LOG" 2>&1 || die "swift build failed (see $BUILD_LOG)"
+	bin=$("${swift_build[@]}" --show-bin-path)
+	PROJECT_BINARY=$bin/iscsi-rootd
+	[[ -x $PROJECT_BINARY ]] || die "no $PROJECT_BINARY after swift build"
+}
+
+# Everything of the project that goes into the image, as "HASH PATH" lines.
+project_files() {
+	sha256sum "$PROJECT_BINARY" | awk '{ print $1, "iscsi-rootd" }'
+	local dir
+	for dir in systemd udev; do
+		[[ -d $PROJECT_SOURCE/$dir ]] && (cd "$PROJECT_SOURCE" && find "$dir" -type f | LC_ALL=C sort | xargs -r sha256sum)
+	done
+	return 0
+}
+
+# Puts the project into the guest's root file system.
+# TODO: replace this body with the project's own install step, which another engineer is writing
+# (issue 5, item 5: one install script or `make install` honouring PREFIX and DESTDIR), run as
+# `DESTDIR="$rootfs" PREFIX=/usr <install step>`, and add the install step's files to project_files.
+install_project_into() {
+	local rootfs=$1 file name
+	install -D -m 0755 "$PROJECT_BINARY" "$rootfs/usr/bin/iscsi-rootd"
+	for file in "$PROJECT_SOURCE"/systemd/*; do
+		[[ -e $file ]] || continue
+		name=$(basename "$file")
+		case $name in
+		*.service | *.socket | *.target | *.d) cp -r "$file" "$rootfs/usr/lib/systemd/system/" ;;
+		*.network) install -D -m 0644 "$file" "$rootfs/usr/lib/systemd/network/$name" ;;
+		*.catalog) install -D -m 0644 "$file" "$rootfs/usr/lib/systemd/catalog/$name" ;;
+		*) note "install_project_into: not installing systemd/$name (unknown kind)" ;;
+		esac
+	done
+	for file in "$PROJECT_SOURCE"/udev/*.rules; do
+		[[ -e $file ]] && install -D -m 0644 "$file" "$rootfs/usr/lib/udev/rules.d/$(basename "$file")"
+	done
+	if [[ -e $rootfs/usr/lib/systemd/system/iscsi-rootd.service ]]; then
+		chroot "$rootfs" systemctl enable iscsi-rootd.service >> "$BUILD_LOG" 2>&1
+	fi
+	if compgen -G "$rootfs/usr/lib/systemd/catalog/*.catalog" > /dev/null; then
+		chroot "$rootfs" journalctl --update-catalog
+	fi
+}
+
+# Settings of the diskless client and the e2e agent.
+configure_guest() {
+	local rootfs=$1 unit
+	echo e2e-client > "$rootfs/etc/hostname"
+	printf '127.0.0.1 localhost\n127.0.1.1 e2e-client\n' > "$rootfs/etc/hosts"
+	echo '/dev/sda / ext4 defaults,_netdev 0 0' > "$rootfs/etc/fstab"
+	echo "InitiatorName=$INITIATOR" > "$rootfs/etc/iscsi/initiatorname.iscsi"
+	# No name server: nothing in the guest may reach beyond the host's 127.0.0.1.
+	: > "$rootfs/etc/resolv.conf"
+	chroot "$rootfs" passwd -d root > /dev/null
+	# Timers that would reach the mirror or add noise to a short run.
+	for unit in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer; do
+		ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
+	done
+	install -D -m 0755 /bin/busybox "$rootfs/usr/local/lib/e2e/busybox"
+	install -D -m 0755 "$E2E_DIR/guest/agent" "$rootfs/usr/local/lib/e2e/agent"
+	install -D -m 0644 "$E2E_DIR/guest/e2e-agent.service" "$rootfs/etc/systemd/system/e2e-agent.service"
+	mkdir -p "$rootfs/etc/systemd/system/multi-user.target.wants"
+	ln -sf /etc/systemd/system/e2e-agent.service "$rootfs/etc/systemd/system/multi-user.target.wants/"
+}
+
+# Copies only the guest's modules (350 MB for all of them) and indexes them.
+install_modules() {
+	local rootfs=$1 file modules=$KERNEL_DIR/lib/modules/$KERNEL_VERSION
+	local target=$rootfs/lib/modules/$KERNEL_VERSION
+	mkdir -p "$target"
+	cp "$modules"/modules.order "$modules"/modules.builtin "$modules"/modules.builtin.modinfo "$target/"
+	module_files "${GUEST_MODULES[@]}" | while read -r file; do
+		install -D -m 0644 "$file" "$target/${file#"$modules"/}"
+	done
+	depmod -b "$rootfs" "$KERNEL_VERSION"
+}
+
+# A busybox initramfs (guest/init) with iscsistart and the libraries ldd lists for it.
+build_initramfs() {
+	local rootfs=$1 output=$2 tree file iscsistart
+	tree=$(dirname "$output")/initramfs
+	rm -rf "$tree"
+	mkdir -p "$tree"/{bin,dev,proc,sys,newroot,lib/modules}
+	install -m 0755 /bin/busybox "$tree/bin/busybox"
+	install -m 0755 "$E2E_DIR/guest/init" "$tree/init"
+	module_files "${INITRAMFS_MODULES[@]}" | while read -r file; do
+		cp "$file" "$tree/lib/modules/"
+		basename "$file" >> "$tree/load-order"
+	done
+	iscsistart=$(chroot "$rootfs" sh -c 'command -v iscsistart') || die "no iscsistart in the guest"
+	for file in "$iscsistart" $(chroot "$rootfs" ldd "$iscsistart" | awk '/\// { print ($2 == "=>") ? $3 : $1 }'); do
+		mkdir -p "$tree$(dirname "$file")"
+		chroot "$rootfs" cat "$file" > "$tree$file"
+		chmod 0755 "$tree$file"
+	done
+	(cd "$tree" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 > "$output"
+	rm -rf "$tree"
+}
+
+# The image for this run, keyed by every input; sets IMAGE_DIR (vmlinuz, initrd.img, root.img).
+build_image() {
+	local key stage
+	key=$( {
+		(cd "$E2E_DIR" && find run lib guest -type f | LC_ALL=C sort | xargs sha256sum)
+		echo "base $BASE_DIR kernel $KERNEL_DEB initiator $INITIATOR"
+		sha256sum /bin/busybox
+		project_files
+	} | sha256sum | cut -c1-16)
+	IMAGE_DIR=$CACHE/image-$key
+	if [[ -e $IMAGE_DIR/.done ]]; then
+		note "image $key cached"
+		return 0
+	fi
+	note "building image $key"
+	stage=$CACHE/stage.$$
+	rm -rf "$stage"
+	mkdir -p "$stage"
+	cp -a "$BASE_DIR" "$stage/root"
+	rm -f "$stage/root/.done"
+	configure_guest "$stage/root"
+	install_modules "$stage/root"
+	install_project_into "$stage/root"
+	build_initramfs "$stage/root" "$stage/initrd.img"
+	mke2fs -q -t ext4 -d "$stage/root" -L root "$stage/root.img" "$IMAGE_SIZE" >> "$BUILD_LOG" 2>&1 ||
+		die "mke2fs -d failed (see $BUILD_LOG)"
+	cp "$KERNEL_DIR/boot/vmlinuz-$KERNEL_VERSION" "$stage/vmlinuz"
+	rm -rf "$stage/root"
+	find "$CACHE" -maxdepth 1 -name 'image-*' -exec rm -rf {} +
+	mv "$stage" "$IMAGE_DIR"
+	touch "$IMAGE_DIR/.done"
+}

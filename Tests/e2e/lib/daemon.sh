@@ -1,0 +1,89 @@
+# shellcheck shell=bash
+# Assertions on iscsi-rootd itself. Each runs through daemon_check, which calls it only when
+# /usr/bin/iscsi-rootd is in the guest and otherwise reports "not ok - NAME: iscsi-rootd not installed",
+# so nothing passes before the daemon does. Each function gets the assertion's NAME and reports with ok/not_ok.
+# Sourced by Tests/e2e/run.
+
+DAEMON_INSTALLED=
+
+daemon_check() {
+	local name=$1 check=$2
+	if [[ -z $DAEMON_INSTALLED ]]; then
+		if guest "test -x /usr/bin/iscsi-rootd"; then DAEMON_INSTALLED=yes; else DAEMON_INSTALLED=no; fi
+	fi
+	if [[ $DAEMON_INSTALLED == yes ]]; then
+		"$check" "$name"
+	else
+		not_ok "$name" "iscsi-rootd not installed"
+	fi
+}
+
+# Type=notify units become active only after READY=1.
+assert_daemon_ready() {
+	guest "systemctl show -p Type -p ActiveState -p SubState --value iscsi-rootd.service" || true
+	local state
+	state=$(echo "$GUEST_OUT" | paste -sd ' ')
+	if [[ $state == "notify active running" ]]; then ok "$1"; else not_ok "$1" "Type/ActiveState/SubState: $state"; fi
+}
+
+assert_root_disk_timeout() {
+	guest "cat /sys/block/sda/device/timeout" || true
+	if [[ $GUEST_OUT == 90 ]]; then ok "$1"; else not_ok "$1" "sda device/timeout is '$GUEST_OUT'"; fi
+}
+
+assert_root_disk_scheduler() {
+	guest "cat /sys/block/sda/queue/scheduler" || true
+	if [[ $GUEST_OUT == *"[none]"* ]]; then ok "$1"; else not_ok "$1" "sda queue/scheduler is '$GUEST_OUT'"; fi
+}
+
+# TODO: pin the field names once the status JSON schema is settled (issue 3).
+assert_status_json() {
+	local status=0
+	guest "iscsi-rootd status --json" || status=$?
+	if ((status != 0)); then
+		not_ok "$1" "iscsi-rootd status --json exited $status: $(echo "$GUEST_OUT" | head -n 3)"
+	elif ! echo "$GUEST_OUT" | jq -e '.overall == "ok"' > /dev/null 2>&1; then
+		not_ok "$1" "status JSON without overall ok: $(echo "$GUEST_OUT" | head -c 300)"
+	else
+		ok "$1"
+	fi
+}
+
+# The daemon's own journal entries carry MESSAGE_IDs.
+# TODO: check the exact MESSAGE_IDs from the project's one definition of them (and its catalog) once they exist.
+assert_journal_message_ids() {
+	guest "journalctl -b -o json --no-pager _SYSTEMD_UNIT=iscsi-rootd.service" || true
+	local ids
+	ids=$(echo "$GUEST_OUT" | jq -r 'select(.MESSAGE_ID != null) | .MESSAGE_ID' 2> /dev/null | sort -u | paste -sd ' ')
+	if [[ -n $ids ]]; then ok "$1"; else not_ok "$1" "no journal entry of iscsi-rootd.service has a MESSAGE_ID"; fi
+}
+
+# A scheduler changed behind the daemon's back is set back to none and reported in the journal.
+# TODO: match the drift entry's exact MESSAGE_ID and fields once they are defined.
+assert_drift_corrected() {
+	local waited=0
+	guest "echo mq-deadline > /sys/block/sda/queue/scheduler" || { not_ok "$1" "cannot write the scheduler: $GUEST_OUT"; return; }
+	until guest "grep -q '\[none\]' /sys/block/sda/queue/scheduler"; do
+		((++waited < 10)) || { not_ok "$1" "scheduler still not none 5 s after setting mq-deadline"; return; }
+		sleep 0.5
+	done
+	guest "journalctl -b -o json --no-pager _SYSTEMD_UNIT=iscsi-rootd.service" || true
+	if echo "$GUEST_OUT" | jq -e 'select(.MESSAGE_ID != null and (tostring | test("mq-deadline")))' > /dev/null 2>&1; then
+		ok "$1"
+	else
+		not_ok "$1" "corrected, but no journal entry with a MESSAGE_ID mentions mq-deadline"
+	fi
+}
+
+# The outage as an episode in the journal: session FAILED, then recovered with its duration.
+# TODO: match the episode entries' exact MESSAGE_IDs and fields once they are defined.
+assert_outage_episode() {
+	guest "journalctl -b -o json --no-pager _SYSTEMD_UNIT=iscsi-rootd.service" || true
+	if ! echo "$GUEST_OUT" | jq -e 'select(.MESSAGE_ID != null and (tostring | test("FAILED")))' > /dev/null 2>&1; then
+		not_ok "$1" "no journal entry with a MESSAGE_ID mentions the session FAILED"
+	elif ! echo "$GUEST_OUT" | jq -e 'select(.MESSAGE_ID != null and (tostring | test("recover"; "i")))' > /dev/null 2>&1; then
+		not_ok "$1" "no journal entry with a MESSAGE_ID reports the recovery"
+	else
+		ok "$1"
+	fi
+}

@@ -1,0 +1,180 @@
+# shellcheck shell=bash
+# The host side of a run: tgtd on 127.0.0.1:3260 serving the LUNs, QEMU booting the diskless client, and the
+# client of the guest agent (guest/agent). Sourced by Tests/e2e/run.
+
+BOOT_TIMEOUT=240
+TGTD_PID=
+QEMU_PID=
+AGENT_READER_PID=
+AGENT_FD=
+AGENT_SEQ=0
+
+# Starts tgtd with two targets: the root LUN (a fresh copy of the image) and an empty data LUN.
+start_target() {
+	stop_stale_target
+	cp --sparse=always "$IMAGE_DIR/root.img" "$RUN_DIR/root.img"
+	truncate -s 256M "$RUN_DIR/data.img"
+	tgtd -f --iscsi portal=127.0.0.1:3260 > "$RUN_DIR/tgtd.log" 2>&1 &
+	TGTD_PID=$!
+	echo "$TGTD_PID" > "$CACHE/tgtd.pid"
+	local waited=0
+	until tgtadm --lld iscsi --op show --mode target > /dev/null 2>&1; do
+		kill -0 "$TGTD_PID" 2> /dev/null || die "tgtd exited: $(tail -n 3 "$RUN_DIR/tgtd.log")"
+		((++waited < 50)) || die "tgtd did not answer tgtadm within 10 s"
+		sleep 0.2
+	done
+	add_target 1 "$ROOT_IQN" "$RUN_DIR/root.img"
+	add_target 2 "$DATA_IQN" "$RUN_DIR/data.img"
+}
+
+add_target() {
+	local tid=$1 iqn=$2 image=$3
+	if ! tgtadm --lld iscsi --op new --mode target --tid "$tid" -T "$iqn" ||
+		! tgtadm --lld iscsi --op new --mode logicalunit --tid "$tid" --lun 1 -b "$image" ||
+		! tgtadm --lld iscsi --op bind --mode target --tid "$tid" -I ALL; then
+		die "tgtadm could not set up target $tid ($iqn)"
+	fi
+}
+
+# tgtd ignores SIGTERM: it leaves when its targets and then the system are deleted.
+stop_target() {
+	[[ -n $TGTD_PID ]] || return 0
+	local tid waited=0
+	kill -CONT "$TGTD_PID" 2> /dev/null || true
+	for tid in 1 2; do
+		tgtadm --lld iscsi --op delete --mode logicalunit --tid "$tid" --lun 1 > /dev/null 2>&1 || true
+		tgtadm --lld iscsi --op delete --mode target --tid "$tid" --force > /dev/null 2>&1 || true
+	done
+	tgtadm --op delete --mode system > /dev/null 2>&1 || true
+	while kill -0 "$TGTD_PID" 2> /dev/null && ((++waited < 50)); do
+		sleep 0.2
+	done
+	kill -KILL "$TGTD_PID" 2> /dev/null || true
+	wait "$TGTD_PID" 2> /dev/null || true
+	rm -f "$CACHE/tgtd.pid"
+	TGTD_PID=
+}
+
+# A tgtd left by an earlier run that was killed is stopped; anything else on port 3260 is an error.
+stop_stale_target() {
+	local pid
+	pid=$(cat "$CACHE/tgtd.pid" 2> /dev/null || true)
+	if [[ -n $pid && $(cat "/proc/$pid/comm" 2> /dev/null) == tgtd ]]; then
+		note "stopping tgtd $pid left by an earlier run"
+		TGTD_PID=$pid
+		stop_target
+	fi
+	if (exec 3<> /dev/tcp/127.0.0.1/3260) 2> /dev/null; then
+		die "127.0.0.1:3260 is already in use by another process"
+	fi
+}
+
+# Boots the guest; the serial console goes to console.log, the agent's port to agent.log.
+start_vm() {
+	rm -f "$RUN_DIR/agent.in" "$RUN_DIR/agent.out"
+	mkfifo "$RUN_DIR/agent.in" "$RUN_DIR/agent.out"
+	: > "$RUN_DIR/agent.log"
+	cat "$RUN_DIR/agent.out" >> "$RUN_DIR/agent.log" &
+	AGENT_READER_PID=$!
+	qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1024 -nographic -nodefaults -no-reboot \
+		-kernel "$IMAGE_DIR/vmlinuz" -initrd "$IMAGE_DIR/initrd.img" \
+		-append "console=ttyS0 net.ifnames=0 panic=-1 printk.devkmsg=on e2e.initiator=$INITIATOR e2e.target=$ROOT_IQN e2e.portal=10.0.2.2:3260" \
+		-serial "file:$RUN_DIR/console.log" \
+		-netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
+		-device virtio-serial-pci -chardev "pipe,id=agent,path=$RUN_DIR/agent" \
+		-device virtserialport,chardev=agent,name=e2e.agent \
+		> "$RUN_DIR/qemu.log" 2>&1 &
+	QEMU_PID=$!
+	# Read-write, so opening the FIFO never blocks even if QEMU failed to start.
+	exec {AGENT_FD}<> "$RUN_DIR/agent.in"
+}
+
+vm_running() {
+	[[ -n $QEMU_PID ]] && kill -0 "$QEMU_PID" 2> /dev/null
+}
+
+# Waits until the VM is gone, at most SECONDS; returns 1 if it is still running.
+wait_for_vm_exit() {
+	local deadline=$((SECONDS + $1))
+	while vm_running; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.2
+	done
+	wait "$QEMU_PID" 2> /dev/null || true
+	QEMU_PID=
+}
+
+stop_vm() {
+	if vm_running; then
+		kill -TERM "$QEMU_PID"
+		wait_for_vm_exit 10 || kill -KILL "$QEMU_PID" 2> /dev/null || true
+	fi
+	QEMU_PID=
+	if [[ -n $AGENT_READER_PID ]]; then
+		kill "$AGENT_READER_PID" 2> /dev/null || true
+		wait "$AGENT_READER_PID" 2> /dev/null || true
+		AGENT_READER_PID=
+	fi
+}
+
+# Waits until a line of FILE matches the extended regex PATTERN, at most SECONDS or until the VM is gone.
+wait_for_line() {
+	local pattern=$1 deadline=$((SECONDS + $2)) file=$3
+	until grep -qE -- "$pattern" "$file" 2> /dev/null; do
+		if ((SECONDS >= deadline)) || ! vm_running; then
+			grep -qE -- "$pattern" "$file" 2> /dev/null
+			return
+		fi
+		sleep 0.2
+	done
+}
+
+# Waits for the agent's "ready"; sets GUEST_BOOT_ID.
+wait_for_agent() {
+	wait_for_line '^@@E2E 0 ready ' "$BOOT_TIMEOUT" "$RUN_DIR/agent.log" || return 1
+	GUEST_BOOT_ID=$(sed -n 's/^@@E2E 0 ready //p' "$RUN_DIR/agent.log")
+}
+
+# guest_send [SECONDS] COMMAND: hands one line of shell to the guest agent (run for at most SECONDS, default
+# 60) without waiting; sets AGENT_SEQ to its id.
+guest_send() {
+	local limit=60
+	if [[ $1 =~ ^[0-9]+$ ]]; then
+		limit=$1
+		shift
+	fi
+	[[ $* != *$'\n'* ]] || die "guest command must be one line: $*"
+	AGENT_SEQ=$((AGENT_SEQ + 1))
+	printf '%s %s %s\n' "$AGENT_SEQ" "$limit" "$*" >&"$AGENT_FD"
+}
+
+# guest [-t SECONDS] COMMAND: runs one line of shell in the guest (at most SECONDS, default 60).
+# Sets GUEST_OUT to its output and returns its exit status (255: no answer from the agent).
+guest() {
+	local limit=60 id
+	if [[ $1 == -t ]]; then
+		limit=$2
+		shift 2
+	fi
+	GUEST_OUT=
+	guest_send "$limit" "$@"
+	id=$AGENT_SEQ
+	wait_for_line "^@@E2E $id rc " $((limit + 15)) "$RUN_DIR/agent.log" || return 255
+	GUEST_OUT=$(sed -n "s/^@@E2E $id out //p" "$RUN_DIR/agent.log")
+	return "$(sed -n "s/^@@E2E $id rc //p" "$RUN_DIR/agent.log")"
+}
+
+# Sets GUEST_DISK to the block device (e.g. sdb) of the guest's session to target IQN.
+guest_disk_of_target() {
+	guest "for s in /sys/class/iscsi_session/session*; do [ \"\$(cat \$s/targetname)\" = $1 ] && ls \$s/device/target*/*/block; done" || true
+	GUEST_DISK=$GUEST_OUT
+}
+
+# Logs the guest in to the data LUN's target (its own session, so its recovery_tmo can differ from the root's).
+guest_login_data() {
+	guest "iscsiadm -m node -o new -T $DATA_IQN -p 10.0.2.2:3260 > /dev/null && iscsiadm -m node -T $DATA_IQN -p 10.0.2.2:3260 --login"
+}
+
+guest_logout_data() {
+	guest "iscsiadm -m node -T $DATA_IQN -p 10.0.2.2:3260 --logout && iscsiadm -m node -o delete -T $DATA_IQN -p 10.0.2.2:3260"
+}
