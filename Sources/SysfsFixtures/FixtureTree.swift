@@ -84,6 +84,7 @@ public final class FixtureTree {
     private var mounts: [(point: String, majorMinor: String, fileSystem: String, source: String)] = []
     private var swaps: [(path: String, kind: String, kibibytes: UInt64)] = []
     private var removed = false
+    private var adopted = false
 
     /// A new, empty tree in a fresh temporary directory, removed on deinit: under `$TMPDIR` when set,
     /// else in `/dev/shm` (tmpfs: creating thousands of small files on ext4 takes ~10 ms per LUN), else `/tmp`.
@@ -107,13 +108,14 @@ public final class FixtureTree {
         try layOutSkeleton()
     }
 
-    /// A tree made earlier at `directory` (by `init(creatingAt:)`), to change in place. Kept on deinit.
-    /// Mounts and swaps added here replace the recorded ones only for new entries' files.
+    /// A tree made earlier at `directory` (by `init(creatingAt:)`), to change in place: phases,
+    /// attributes, devices. Kept on deinit. Its mounts and swaps were fixed when it was made.
     public convenience init(existingAt directory: String) throws {
         guard Files.isDirectory(directory + "/sys/class") else {
             throw FixtureError(message: "\(directory) holds no fixture tree (no sys/class)")
         }
         try self.init(directory: directory, removesOnDeinit: false)
+        adopted = true
         adoptCounters()
     }
 
@@ -652,6 +654,7 @@ public final class FixtureTree {
     }
 
     private func writeMountInfo() throws {
+        guard !adopted else { throw FixtureError(message: "mounts of an existing tree are fixed") }
         // proc(5): ID PARENT MAJ:MIN ROOT POINT OPTIONS OPTIONAL… - FSTYPE SOURCE SUPEROPTIONS
         let base: [(String, String, String, String)] = [
             ("/proc", "0:22", "proc", "proc"), ("/sys", "0:21", "sysfs", "sysfs"),
@@ -670,6 +673,7 @@ public final class FixtureTree {
     }
 
     private func writeSwaps() throws {
+        guard !adopted else { throw FixtureError(message: "swaps of an existing tree are fixed") }
         // mm/swapfile.c swap_show(): the path padded to 40 columns, then tab-separated columns.
         var text = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
         for (index, swap) in swaps.enumerated() {

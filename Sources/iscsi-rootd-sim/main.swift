@@ -8,11 +8,10 @@ struct Simulator: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "iscsi-rootd-sim",
         abstract: "A simulated iSCSI diskless client from real sysfs captures.",
-        subcommands: [Create.self, Outage.self, Set.self])
+        subcommands: [Create.self, Outage.self, SetAttribute.self])
 }
 
 extension Scenario: ExpressibleByArgument {}
-extension SessionPhase: ExpressibleByArgument {}
 
 struct Create: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -62,8 +61,9 @@ struct Outage: ParsableCommand {
     }
 }
 
-struct Set: ParsableCommand {
+struct SetAttribute: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "set",
         abstract: "Write one attribute, e.g. 'set DIR class/block/sda/inflight \"       0        2\"'.")
 
     @Argument(help: "A directory made by 'create'.")
