@@ -20,10 +20,10 @@ struct ISCSIDShutdownCheck {
                              detail: "iscsid.service is not installed",
                              fix: "install open-iscsi, then systemctl enable iscsid.service")
         }
-        var findings = stopFindings(service, fix: "copy the unit to /etc/systemd/system/iscsid.service without Conflicts=shutdown.target and Before=shutdown.target (see /usr/share/doc/iscsi-rootd/examples/iscsid.service), then systemctl daemon-reload")
+        var findings = stopFindings(service, severity: .fail, fix: "copy the unit to /etc/systemd/system/iscsid.service without Conflicts=shutdown.target and Before=shutdown.target (see /usr/share/doc/iscsi-rootd/examples/iscsid.service), then systemctl daemon-reload")
         let socket = units.load("iscsid.socket")
         if socket.fragment != nil {
-            findings += stopFindings(socket, fix: "install iscsi-rootd's /usr/lib/systemd/system/iscsid.socket.d/iscsi-rootd.conf (DefaultDependencies=no), then systemctl daemon-reload")
+            findings += stopFindings(socket, severity: .warn, fix: "install iscsi-rootd's /usr/lib/systemd/system/iscsid.socket.d/iscsi-rootd.conf (DefaultDependencies=no), then systemctl daemon-reload")
         }
         findings += finalKillFindings(service)
         let survives = systemdBoolean(service.last("Unit", "SurviveFinalKillSignal")) == true
@@ -31,14 +31,15 @@ struct ISCSIDShutdownCheck {
                          okDetail: "iscsid.service is not stopped by the shutdown transaction\(survives ? " and has SurviveFinalKillSignal=yes" : "")")
     }
 
-    /// Why the shutdown transaction stops the unit, if it does.
-    func stopFindings(_ unit: LoadedUnit, fix: String) -> [CheckFinding] {
+    /// Why the shutdown transaction stops the unit, if it does: `.fail` for the service (iscsid is
+    /// gone), `.warn` for its socket (iscsid runs on, but cannot be activated again).
+    func stopFindings(_ unit: LoadedUnit, severity: AuditVerdict, fix: String) -> [CheckFinding] {
         if let conflict = unit.listEntries("Unit", "Conflicts").first(where: { $0.word == "shutdown.target" }) {
-            return [CheckFinding(.fail, "\(unit.name) has Conflicts=shutdown.target (\(conflict.path)): it is stopped when shutdown begins, and a drop-in cannot remove that",
+            return [CheckFinding(severity, "\(unit.name) has Conflicts=shutdown.target (\(conflict.path)): it is stopped when shutdown begins, and a drop-in cannot remove that",
                             fix: fix)]
         }
         if systemdBoolean(unit.last("Unit", "DefaultDependencies")) != false {
-            return [CheckFinding(.fail, "\(unit.name) keeps its default dependencies, which include Conflicts=shutdown.target: it is stopped when shutdown begins",
+            return [CheckFinding(severity, "\(unit.name) keeps its default dependencies, which include Conflicts=shutdown.target: it is stopped when shutdown begins",
                             fix: "install iscsi-rootd's drop-in \(unit.name).d/iscsi-rootd.conf (DefaultDependencies=no), then systemctl daemon-reload")]
         }
         return []
