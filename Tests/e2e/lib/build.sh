@@ -98,59 +98,33 @@ build_base() {
 	touch "$BASE_DIR/.done"
 }
 
-# Builds iscsi-rootd as it would ship, from the committed HEAD (uncommitted edits in a shared checkout are
-# not the thing under test); sets PROJECT_SOURCE and PROJECT_BINARY.
+# Builds iscsi-rootd and installs it with the project's own install step (`make install`, as a package
+# would: PREFIX=/usr, static Swift stdlib) into $PROJECT_DEST, from the committed HEAD: uncommitted edits in
+# a shared checkout are not the thing under test.
 build_project() {
-	local bin
 	PROJECT_SOURCE=$CACHE/source
-	rm -rf "$PROJECT_SOURCE"
+	PROJECT_DEST=$CACHE/project
+	rm -rf "$PROJECT_SOURCE" "$PROJECT_DEST"
 	mkdir -p "$PROJECT_SOURCE"
 	git -C "$PROJECT_DIR" archive HEAD | tar -x -C "$PROJECT_SOURCE" || die "git archive HEAD of $PROJECT_DIR failed"
-	note "swift build iscsi-rootd $(git -C "$PROJECT_DIR" rev-parse --short HEAD) (release, static Swift stdlib)"
-	local swift_build=(swift build -c release --static-swift-stdlib --package-path "$PROJECT_SOURCE"
-		--scratch-path "$PROJECT_DIR/.build-e2e" --product iscsi-rootd)
-	"${swift_build[@]}" >> "$BUILD_LOG" 2>&1 || die "swift build failed (see $BUILD_LOG)"
-	bin=$("${swift_build[@]}" --show-bin-path)
-	PROJECT_BINARY=$bin/iscsi-rootd
-	[[ -x $PROJECT_BINARY ]] || die "no $PROJECT_BINARY after swift build"
+	note "make install of iscsi-rootd $(git -C "$PROJECT_DIR" rev-parse --short HEAD) (swift build release, static Swift stdlib)"
+	make -C "$PROJECT_SOURCE" install DESTDIR="$PROJECT_DEST" PREFIX=/usr SWIFT_FLAGS=--static-swift-stdlib \
+		SCRATCH="$PROJECT_DIR/.build-e2e" >> "$BUILD_LOG" 2>&1 || die "make install failed (see $BUILD_LOG)"
+	[[ -x $PROJECT_DEST/usr/bin/iscsi-rootd ]] || die "make install put no /usr/bin/iscsi-rootd"
 }
 
 # Everything of the project that goes into the image, as "HASH PATH" lines.
 project_files() {
-	sha256sum "$PROJECT_BINARY" | awk '{ print $1, "iscsi-rootd" }'
-	local dir
-	for dir in systemd udev; do
-		[[ -d $PROJECT_SOURCE/$dir ]] && (cd "$PROJECT_SOURCE" && find "$dir" -type f | LC_ALL=C sort | xargs -r sha256sum)
-	done
-	return 0
+	(cd "$PROJECT_DEST" && find . -type f | LC_ALL=C sort | xargs sha256sum)
 }
 
-# Puts the project into the guest's root file system.
-# TODO: replace this body with the project's own install step, which another engineer is writing
-# (issue 5, item 5: one install script or `make install` honouring PREFIX and DESTDIR), run as
-# `DESTDIR="$rootfs" PREFIX=/usr <install step>`, and add the install step's files to project_files.
+# Puts the installed project into the guest's root file system and does what a package's postinst would.
 install_project_into() {
-	local rootfs=$1 file name
-	install -D -m 0755 "$PROJECT_BINARY" "$rootfs/usr/bin/iscsi-rootd"
-	for file in "$PROJECT_SOURCE"/systemd/*; do
-		[[ -e $file ]] || continue
-		name=$(basename "$file")
-		case $name in
-		*.service | *.socket | *.target | *.d) cp -r "$file" "$rootfs/usr/lib/systemd/system/" ;;
-		*.network) install -D -m 0644 "$file" "$rootfs/usr/lib/systemd/network/$name" ;;
-		*.catalog) install -D -m 0644 "$file" "$rootfs/usr/lib/systemd/catalog/$name" ;;
-		*) note "install_project_into: not installing systemd/$name (unknown kind)" ;;
-		esac
-	done
-	for file in "$PROJECT_SOURCE"/udev/*.rules; do
-		[[ -e $file ]] && install -D -m 0644 "$file" "$rootfs/usr/lib/udev/rules.d/$(basename "$file")"
-	done
-	if [[ -e $rootfs/usr/lib/systemd/system/iscsi-rootd.service ]]; then
-		chroot "$rootfs" systemctl enable iscsi-rootd.service >> "$BUILD_LOG" 2>&1
-	fi
-	if compgen -G "$rootfs/usr/lib/systemd/catalog/*.catalog" > /dev/null; then
-		chroot "$rootfs" journalctl --update-catalog
-	fi
+	local rootfs=$1
+	cp -a "$PROJECT_DEST/." "$rootfs/"
+	chroot "$rootfs" systemctl enable iscsi-rootd.service >> "$BUILD_LOG" 2>&1 ||
+		die "systemctl enable iscsi-rootd.service failed in the guest (see $BUILD_LOG)"
+	chroot "$rootfs" journalctl --update-catalog
 }
 
 # Settings of the diskless client and the e2e agent.
