@@ -18,8 +18,8 @@ ensure_host_packages() {
 	dpkg-query -W -f '${Status}\n' busybox-static 2> /dev/null | grep -q 'install ok installed' || missing=1
 	((missing)) || return 0
 	note "installing host packages: ${HOST_PACKAGES[*]}"
-	apt-get update -q >> "$BUILD_LOG" 2>&1 || die "apt-get update failed (see $BUILD_LOG)"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${HOST_PACKAGES[@]}" >> "$BUILD_LOG" 2>&1 ||
+	timeout 600 apt-get update -q >> "$BUILD_LOG" 2>&1 || die "apt-get update failed (see $BUILD_LOG)"
+	DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -q "${HOST_PACKAGES[@]}" >> "$BUILD_LOG" 2>&1 ||
 		die "apt-get install ${HOST_PACKAGES[*]} failed (see $BUILD_LOG)"
 }
 
@@ -48,7 +48,7 @@ fetch_kernel() {
 	local package deb
 	package=$(kernel_package)
 	if [[ -z $package ]]; then
-		apt-get update -q >> "$BUILD_LOG" 2>&1 || die "apt-get update failed (see $BUILD_LOG)"
+		timeout 600 apt-get update -q >> "$BUILD_LOG" 2>&1 || die "apt-get update failed (see $BUILD_LOG)"
 		package=$(kernel_package)
 	fi
 	[[ -n $package ]] || die "apt knows no linux-image-amd64"
@@ -57,7 +57,7 @@ fetch_kernel() {
 	deb=$(find "$CACHE/debs" -maxdepth 1 -name "${package}_*.deb" | sort | tail -n 1)
 	if [[ -z $deb ]]; then
 		note "downloading $package"
-		(cd "$CACHE/debs" && apt-get download -q -o APT::Sandbox::User=root "$package") >> "$BUILD_LOG" 2>&1 ||
+		(cd "$CACHE/debs" && timeout 600 apt-get download -q -o APT::Sandbox::User=root "$package") >> "$BUILD_LOG" 2>&1 ||
 			die "apt-get download $package failed (mirror unreachable? see $BUILD_LOG)"
 		deb=$(find "$CACHE/debs" -maxdepth 1 -name "${package}_*.deb" | sort | tail -n 1)
 	fi
@@ -91,7 +91,7 @@ build_base() {
 	note "debootstrap $suite from $mirror"
 	rm -rf "$BASE_DIR" "$BASE_DIR.tmp"
 	mkdir -p "$CACHE/debs"
-	debootstrap --variant=minbase --include="$GUEST_PACKAGES" --cache-dir="$CACHE/debs" \
+	timeout 900 debootstrap --variant=minbase --include="$GUEST_PACKAGES" --cache-dir="$CACHE/debs" \
 		"$suite" "$BASE_DIR.tmp" "$mirror" >> "$BUILD_LOG" 2>&1 ||
 		die "debootstrap $suite from $mirror failed (mirror unreachable? see $BUILD_LOG)"
 	mv "$BASE_DIR.tmp" "$BASE_DIR"
@@ -108,7 +108,7 @@ build_project() {
 	mkdir -p "$PROJECT_SOURCE"
 	git -C "$PROJECT_DIR" archive HEAD | tar -x -C "$PROJECT_SOURCE" || die "git archive HEAD of $PROJECT_DIR failed"
 	note "make install of iscsi-rootd $(git -C "$PROJECT_DIR" rev-parse --short HEAD) (swift build release, static Swift stdlib)"
-	make -C "$PROJECT_SOURCE" install DESTDIR="$PROJECT_DEST" PREFIX=/usr SWIFT_FLAGS=--static-swift-stdlib \
+	timeout 1200 make -C "$PROJECT_SOURCE" install DESTDIR="$PROJECT_DEST" PREFIX=/usr SWIFT_FLAGS=--static-swift-stdlib \
 		SCRATCH="$PROJECT_DIR/.build-e2e" >> "$BUILD_LOG" 2>&1 || die "make install failed (see $BUILD_LOG)"
 	[[ -x $PROJECT_DEST/usr/bin/iscsi-rootd ]] || die "make install put no /usr/bin/iscsi-rootd"
 }

@@ -23,7 +23,12 @@ assert_daemon_ready() {
 	guest "systemctl show -p Type -p ActiveState -p SubState --value iscsi-rootd.service" || true
 	local state
 	state=$(echo "$GUEST_OUT" | paste -sd ' ')
-	if [[ $state == "notify active running" ]]; then ok "$1"; else not_ok "$1" "Type/ActiveState/SubState: $state"; fi
+	if [[ $state == "notify active running" ]]; then
+		ok "$1"
+		return
+	fi
+	guest "journalctl -b -u iscsi-rootd.service -n 3 -o cat --no-pager" || true
+	not_ok "$1" "Type/ActiveState/SubState: $state; last log: $GUEST_OUT"
 }
 
 assert_root_disk_timeout() {
