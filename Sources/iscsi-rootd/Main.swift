@@ -1,4 +1,6 @@
 import ArgumentParser
+import Glibc
+import ISCSIRootDaemon
 
 /// `iscsi-rootd`: keeps a diskless client whose root file system is on iSCSI alive.
 @main
@@ -11,11 +13,34 @@ struct IscsiRootd: AsyncParsableCommand {
             recovery in sysfs, and reports what it sees.
             Exit codes: 0 OK, 1 WARNING or a setting failed, 2 CRITICAL or a usage/config error, 3 UNKNOWN.
             """,
-        subcommands: [ApplyCommand.self, StatusCommand.self]
+        subcommands: [ApplyCommand.self, StatusCommand.self, RunCommand.self, CatalogCommand.self]
     )
 
+    /// What `ProcessHygiene` did for `run`, before the first `await` started Swift's
+    /// concurrency threads (so they get small stacks, and get locked with everything else).
+    nonisolated(unsafe) static var startupHygiene: [ProcessHygiene.StepResult] = []
+
+    /// Synchronous on purpose: for `run`, the signals are blocked and `ProcessHygiene` applied on
+    /// the main thread before Swift's concurrency starts any thread. The main thread then waits
+    /// with the signals still blocked (an `async` main or `dispatchMain()` would leave it with an
+    /// empty mask, and SIGTERM's default action would end the process before the daemon sees it).
+    static func main() {
+        if CommandLine.arguments.dropFirst().first == "run" {
+            SignalSource.blockHandledSignals()
+            startupHygiene = ProcessHygiene.apply()
+        }
+        let finished = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+        sem_init(finished, 0, 0)
+        nonisolated(unsafe) let done = finished
+        Task.detached {
+            await runCommandLine()
+            sem_post(done)
+        }
+        while sem_wait(finished) != 0 {}
+    }
+
     /// Runs the command line; usage errors exit 2 (not ArgumentParser's 64) like config errors.
-    static func main() async {
+    static func runCommandLine() async {
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

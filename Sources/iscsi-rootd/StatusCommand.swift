@@ -14,9 +14,13 @@ struct StatusCommand: ParsableCommand {
     @OptionGroup var settings: ConfigOptions
     @OptionGroup var output: OutputOptions
 
+    @Option(name: .long, help: ArgumentHelp("Where the daemon writes its state.", valueName: "dir"))
+    var stateDir = "/run/iscsi-rootd"
+
     func run() throws {
         let configuration = try settings.load(root: paths.systemTree)
-        let report = StatusReport(topology: paths.scanner().scan(), configuration: configuration)
+        let daemon = DaemonStatus.read(stateDirectory: stateDir, system: paths.systemTree)
+        let report = StatusReport(topology: paths.scanner().scan(), configuration: configuration, daemon: daemon)
         if output.json {
             print(report.json.serialized(pretty: true))
         } else {

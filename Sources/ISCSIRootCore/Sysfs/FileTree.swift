@@ -56,11 +56,13 @@ public struct FileTree: Sendable, Hashable {
         return .success(String(decoding: bytes, as: UTF8.self))
     }
 
-    /// Writes `value` in one `write(2)`, the way sysfs attributes expect it.
+    /// Writes `value` in one `write(2)`, the way sysfs attributes expect it. Opened like the
+    /// shell's `echo value > attribute` (O_TRUNC, which sysfs ignores), so a plain file in a test
+    /// tree ends up holding exactly the value written.
     public func write(_ relative: String, _ value: String) -> Result<Void, FileError> {
         let absolute = path(relative)
         do {
-            let fd = try FileDescriptor.open(absolute, .writeOnly, options: [.closeOnExec])
+            let fd = try FileDescriptor.open(absolute, .writeOnly, options: [.closeOnExec, .truncate])
             defer { try? fd.close() }
             var bytes = Array(value.utf8)
             let written = try bytes.withUnsafeMutableBytes { try fd.write(UnsafeRawBufferPointer($0)) }

@@ -42,6 +42,11 @@ public struct TopologyScanner: Sendable {
         }.sorted { $0.number < $1.number }
     }
 
+    /// The numbers of the sessions there are now (names only; cheaper than `scanSessions`).
+    public func sessionNumbers() -> Set<Int> {
+        Set(sysfs.list("class/iscsi_session").compactMap { Self.number(after: "session", in: $0) })
+    }
+
     func readSession(number: Int, connections: [String]) -> ISCSISession {
         let dir = "class/iscsi_session/session\(number)"
         // …/hostH/sessionN/iscsi_session/sessionN → …/hostH/sessionN

@@ -1,0 +1,362 @@
+import ISCSIRootCore
+import Logging
+
+/// How `run` was asked to watch.
+public struct DaemonOptions: Sendable {
+    public enum UdevMode: String, Sendable, CaseIterable {
+        case auto, on, off
+    }
+
+    public var sysfs: FileTree
+    public var system: FileTree
+    public var configFile: String?
+    public var stateDirectory: String
+    public var udev: UdevMode
+    /// The base poll interval when all is well; polling is faster while anything is not.
+    public var pollInterval: Duration
+    /// `/dev/kmsg`, or a file or pipe of records (tests); nil: no kernel log.
+    public var kernelLog: String?
+
+    public init(sysfs: FileTree, system: FileTree, configFile: String?, stateDirectory: String, udev: UdevMode,
+                pollInterval: Duration, kernelLog: String?) {
+        self.sysfs = sysfs
+        self.system = system
+        self.configFile = configFile
+        self.stateDirectory = stateDirectory
+        self.udev = udev
+        self.pollInterval = pollInterval
+        self.kernelLog = kernelLog
+    }
+}
+
+/// The daemon's judgement and actions, one input at a time, on the event loop's task alone:
+/// scans, tunes, tracks episodes, stalls and damage, and reports through the logger, the notifier
+/// and the state file. Time comes in with each call.
+struct DaemonEngine {
+    let options: DaemonOptions
+    let logger: Logger
+    let notifier: Notifier
+    private(set) var configuration: Configuration
+    private(set) var state: DaemonState
+    private var topology: Topology
+    private var recovery = RecoveryTracker()
+    private var stallTracker = StallTracker()
+    private var damageTracker: DamageTracker
+    private var knownDevices: Set<HCTL> = []
+    private var busySessions: Set<Int> = []
+    private var warnedNops: Set<Int> = []
+    private var lastStatusLine = ""
+    private(set) var lastPoll: Moment
+    private(set) var lastIOSample: Moment
+    private(set) var lastVerify: Moment
+    /// Whether new and vanished disks are found by rescanning (no udev).
+    let discoversByPolling: Bool
+
+    init(options: DaemonOptions, configuration: Configuration, configurationFiles: [String], logger: Logger,
+         notifier: Notifier, deviceEvents: String, sessionEvents: String, discoversByPolling: Bool,
+         pid: Int32, bootID: String, at now: Moment) {
+        self.options = options
+        self.logger = logger
+        self.notifier = notifier
+        self.configuration = configuration
+        self.discoversByPolling = discoversByPolling
+        state = DaemonState(pid: pid, bootID: bootID, startedMicroseconds: now.wallMicroseconds, deviceEvents: deviceEvents,
+                            sessionEvents: sessionEvents, configuration: configuration, configurationFiles: configurationFiles)
+        let carried = StateFile(directory: options.stateDirectory).read().flatMap { DaemonState.carriedOver(from: $0, bootID: bootID) }
+        damageTracker = DamageTracker(damage: carried?.damage ?? [], lastSequence: carried?.kernelSequence,
+                                      ext4Baseline: carried?.ext4Baseline ?? [:])
+        topology = Topology(sessions: [], hosts: [], devices: [], chains: [])
+        lastPoll = now
+        lastIOSample = now
+        lastVerify = now
+    }
+
+    var scanner: TopologyScanner { TopologyScanner(sysfs: options.sysfs, system: options.system) }
+
+    // MARK: Start
+
+    /// Coldplug: tune every iSCSI disk, set root timers, take baselines, read the kernel log backlog.
+    mutating func start(kernelBacklog: [KernelRecord], at now: Moment) {
+        topology = scanner.scan()
+        if let reason = topology.unreadable {
+            logger.error("sysfs unreadable: \(reason)")
+        }
+        knownDevices = Set(topology.devices.map(\.hctl))
+        report(tuning: DiskTuner(sysfs: options.sysfs, policy: configuration.disk).tune(topology.devices), drift: false, at: now)
+        topology = scanner.scan()
+        report(recovery.update(topology, at: now), at: now)
+        tuneSessions(at: now)
+        sampleIO(at: now)
+        report(damageTracker.observeExt4(errorCounts: ext4ErrorCounts(), topology: topology, at: now), at: now)
+        summariseBacklog(kernelBacklog, at: now)
+        updateStatus(at: now)
+    }
+
+    private mutating func summariseBacklog(_ records: [KernelRecord], at now: Moment) {
+        var counts: [String: Int] = [:]
+        for record in records {
+            let events = damageTracker.observe(record, topology: topology, at: now, live: false)
+            report(events, at: now)
+            if let signal = KernelStorageSignal(message: record.message) { counts[signal.kindName, default: 0] += 1 }
+        }
+        guard !counts.isEmpty else { return }
+        let summary = counts.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key)" }.joined(separator: ", ")
+        logger.notice("kernel log before start: \(summary)")
+    }
+
+    // MARK: Inputs
+
+    /// A full look at sysfs: session, host and disk states, root timers, new and vanished disks.
+    mutating func poll(at now: Moment) {
+        lastPoll = now
+        topology = scanner.scan()
+        if discoversByPolling { discoverDevices(at: now) }
+        report(recovery.update(topology, at: now), at: now)
+        tuneSessions(at: now)
+        report(damageTracker.observeExt4(errorCounts: ext4ErrorCounts(), topology: topology, at: now), at: now)
+        sampleIO(at: now)
+        updateStatus(at: now)
+    }
+
+    /// Reads every iSCSI disk's I/O counters for stall detection (cheap: two small files a disk).
+    mutating func sampleIO(at now: Moment) {
+        lastIOSample = now
+        let samples = topology.iscsiDevices.compactMap { device -> (device: SCSIDevice, sample: IOSample)? in
+            guard let disk = device.disk,
+                  let sample = IOSample.read(options.sysfs, blockDirectory: "\(device.devpath)/block/\(disk.name)") else { return nil }
+            return (device, sample)
+        }
+        report(stallTracker.update(samples, topology: topology, threshold: configuration.stallThreshold, at: now), at: now)
+    }
+
+    /// The drift sweep: re-verify every disk; what someone else changed is set back and counted.
+    mutating func verify(at now: Moment) {
+        lastVerify = now
+        topology = scanner.scan()
+        report(tuning: DiskTuner(sysfs: options.sysfs, policy: configuration.disk).tune(topology.devices), drift: true, at: now)
+        updateStatus(at: now)
+    }
+
+    /// A udev event for a SCSI device or disk: tune it at once (add, change) or forget it (remove).
+    mutating func handle(_ event: Uevent, at now: Moment) {
+        guard let hctl = Self.hctl(inDevpath: event.devpath) else { return }
+        switch event.action {
+        case .remove:
+            if event.subsystem == "scsi" { knownDevices.remove(hctl) }
+            poll(at: now)
+        case .add, .change, .bind, .online:
+            guard let device = scanner.readDevice(hctl: hctl, iscsiSessions: scanner.sessionNumbers()) else { return }
+            let isNew = knownDevices.insert(hctl).inserted
+            report(tuning: DiskTuner(sysfs: options.sysfs, policy: configuration.disk).tune([device]),
+                   drift: !isNew && event.action == .change, at: now)
+            poll(at: now)
+        default:
+            return
+        }
+    }
+
+    /// New kernel log records: storage errors re-emitted, damage noted.
+    mutating func handle(_ record: KernelRecord, at now: Moment) {
+        let events = damageTracker.observe(record, topology: topology, at: now, live: true)
+        if !events.isEmpty {
+            report(events, at: now)
+            updateStatus(at: now)
+        }
+    }
+
+    /// SIGHUP: read the configuration again; a bad one keeps the old and says why.
+    mutating func reload(at now: Moment) -> Bool {
+        do {
+            let loader = ConfigLoader(system: options.system)
+            let fresh = try loader.load(explicitFile: options.configFile)
+            configuration = fresh
+            state.configuration = fresh
+            state.configurationFiles = loader.files(explicitFile: options.configFile)
+            let files = state.configurationFiles.isEmpty ? "built-in defaults (no file)" : state.configurationFiles.joined(separator: ", ")
+            logger.notice("configuration reloaded: \(files)")
+            warnedNops = []
+            poll(at: now)
+            verify(at: now)
+            return true
+        } catch {
+            emit(HealthEvent(.configRejected, "configuration rejected, keeping the previous one: \(error)",
+                             fields: [:], at: now))
+            writeState(at: now)
+            return false
+        }
+    }
+
+    // MARK: Decisions
+
+    /// How long until the next full poll: the base interval when all is well, at most 1 s while
+    /// anything is not LOGGED_IN, up, running, or a stall is going on.
+    var pollInterval: Duration {
+        let base = options.pollInterval
+        return somethingIsWrong ? min(base, .seconds(1)) : base
+    }
+
+    /// I/O counters are read at least every second so a stall is seen within StallThreshold + 1 s.
+    var ioSampleInterval: Duration { min(options.pollInterval, .seconds(1)) }
+
+    private var somethingIsWrong: Bool {
+        if !recovery.open.isEmpty || !stallTracker.stalls.isEmpty { return true }
+        for session in topology.sessions {
+            if session.state.value != .loggedIn { return true }
+            if session.connections.contains(where: { $0.state.value != .up }) { return true }
+        }
+        if topology.hosts.contains(where: { $0.state.value != .running }) { return true }
+        return topology.iscsiDevices.contains { $0.state.value != .running }
+    }
+
+    private mutating func discoverDevices(at now: Moment) {
+        let present = Set(topology.devices.map(\.hctl))
+        let added = topology.devices.filter { !knownDevices.contains($0.hctl) }
+        let vanished = knownDevices.subtracting(present)
+        knownDevices = present
+        for hctl in vanished.sorted() { logger.info("SCSI device \(hctl) is gone") }
+        report(tuning: DiskTuner(sysfs: options.sysfs, policy: configuration.disk).tune(added), drift: false, at: now)
+        if !added.isEmpty || !vanished.isEmpty { topology = scanner.scan() }
+    }
+
+    private mutating func tuneSessions(at now: Moment) {
+        let tuner = SessionTuner(sysfs: options.sysfs, policy: configuration.recoveryTimeout)
+        for session in topology.sessions {
+            let carries = topology.criticalUses(ofSession: session.number)
+            guard !carries.isEmpty else { continue }
+            var fields = RecoveryTracker.fields(session, host: session.hostNumber.flatMap(topology.host), carries: carries)
+            if session.nopsEnabled, !warnedNops.contains(session.number) {
+                warnedNops.insert(session.number)
+                let timers = session.connections.map {
+                    "\($0.name) ping_tmo \($0.pingTimeout.value.map(String.init) ?? "?") recv_tmo \($0.receiveTimeout.value.map(String.init) ?? "?")"
+                }.joined(separator: ", ")
+                emit(HealthEvent(.nopsOnRoot,
+                    "NOPs are on for root \(session.name) (\(timers)): turn them off with iscsiadm -m node -T \(session.targetName.value ?? "TARGET") -o update -n node.conn[0].timeo.noop_out_interval -v 0 and -n node.conn[0].timeo.noop_out_timeout -v 0",
+                    fields: fields, at: now))
+            }
+            switch tuner.tune(session, topology: topology) {
+            case nil:
+                busySessions.remove(session.number)
+            case .changed(let from, let to)?:
+                busySessions.remove(session.number)
+                fields[.oldValue] = from.description
+                fields[.newValue] = to.description
+                fields[.recoveryTimeout] = String(to.jsonValue)
+                emit(HealthEvent(.recoveryTimeoutSet, "recovery_tmo of root \(session.name) raised from \(from) to \(to)",
+                                 fields: fields, at: now))
+            case .busy(let reason)?:
+                if busySessions.insert(session.number).inserted {
+                    logger.notice("recovery_tmo of root \(session.name) not set yet: \(reason); retrying after recovery",
+                                  metadata: Self.metadata(fields))
+                }
+            case .failed(let reason)?:
+                if busySessions.insert(session.number).inserted {
+                    fields[.errno] = reason
+                    emit(HealthEvent(.tuningFailed, "recovery_tmo of root \(session.name): \(reason)", fields: fields, at: now))
+                }
+            }
+        }
+    }
+
+    private func ext4ErrorCounts() -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for chain in topology.chains where chain.fileSystem == "ext4" {
+            guard let device = chain.path.first, chain.disks.contains(where: { topology.device(disk: $0)?.isISCSI == true }),
+                  let count = options.sysfs.integer("fs/ext4/\(device)/errors_count").value else { continue }
+            counts[device] = count
+        }
+        return counts
+    }
+
+    // MARK: Reporting
+
+    private mutating func report(tuning outcomes: [TuningOutcome], drift: Bool, at now: Moment) {
+        for outcome in outcomes {
+            var fields: [JournalField: String] = [.device: outcome.disk, .scsiDevice: outcome.hctl.description,
+                                                  .setting: outcome.setting.rawValue]
+            if let session = outcome.sessionNumber.flatMap(topology.session) {
+                fields.merge(RecoveryTracker.fields(session, host: session.hostNumber.flatMap(topology.host),
+                                                    carries: topology.uses(ofDisk: outcome.disk).filter(\.isCritical))) { a, _ in a }
+            }
+            switch outcome.result {
+            case .unchanged, .wouldChange:
+                continue
+            case .changed(let from, let to):
+                fields[.oldValue] = from
+                fields[.newValue] = to
+                if drift {
+                    state.corrections += 1
+                    emit(HealthEvent(.driftCorrected, "\(outcome.disk) \(outcome.setting.rawValue) was changed to \(from) by someone else; set back to \(to)",
+                                     fields: fields, at: now))
+                } else {
+                    emit(HealthEvent(.diskTuned, "\(outcome.disk) (\(outcome.hctl)) \(outcome.setting.rawValue) \(from) -> \(to)",
+                                     fields: fields, at: now))
+                }
+            case .failed(let reason):
+                state.tuningFailures += 1
+                fields[.errno] = reason
+                emit(HealthEvent(.tuningFailed, "\(outcome.disk) (\(outcome.hctl)) \(outcome.setting.rawValue): \(reason)",
+                                 fields: fields, at: now))
+            }
+        }
+    }
+
+    private mutating func report(_ events: [HealthEvent], at now: Moment) {
+        for event in events { emit(event) }
+    }
+
+    /// One journal entry, kept in the state file's recent events too.
+    mutating func emit(_ event: HealthEvent) {
+        var metadata = Self.metadata(event.fields)
+        metadata[JournalField.messageID.rawValue] = .string(event.kind.id)
+        logger.log(level: Self.level(event.kind.priority), "\(event.message)", metadata: metadata)
+        state.recentEvents.append(event)
+        if state.recentEvents.count > 30 { state.recentEvents.removeFirst(state.recentEvents.count - 30) }
+    }
+
+    /// Sends STATUS= when it changed and writes the state file.
+    mutating func updateStatus(at now: Moment) {
+        let line = StatusLine.compose(topology: topology, configuration: configuration, episodes: recovery.openEpisodes,
+                                      stalls: Array(stallTracker.stalls.values), damage: damageTracker.damaged, at: now)
+        if line != lastStatusLine {
+            lastStatusLine = line
+            _ = notifier.status(line)
+        }
+        writeState(at: now)
+    }
+
+    mutating func writeState(at now: Moment) {
+        state.updatedMicroseconds = now.wallMicroseconds
+        state.statusLine = lastStatusLine
+        state.pollInterval = pollInterval
+        state.openEpisodes = recovery.openEpisodes
+        state.finishedEpisodes = recovery.finished
+        state.stalls = stallTracker.stalls.values.sorted { $0.disk < $1.disk }
+        state.damage = damageTracker.damaged
+        state.kernelSequence = damageTracker.lastSequence
+        state.ext4Baseline = damageTracker.ext4Baseline
+        if let error = StateFile(directory: options.stateDirectory).write(state.json(at: now)) {
+            logger.warning("cannot write the state file: \(error)")
+        }
+    }
+
+    var statusLine: String { lastStatusLine }
+
+    static func metadata(_ fields: [JournalField: String]) -> Logger.Metadata {
+        Dictionary(uniqueKeysWithValues: fields.map { ($0.key.rawValue, Logger.MetadataValue.string($0.value)) })
+    }
+
+    static func level(_ priority: Int) -> Logger.Level {
+        switch priority {
+        case ...2: .critical
+        case 3: .error
+        case 4: .warning
+        case 5: .notice
+        default: .info
+        }
+    }
+
+    /// The H:C:T:L in a scsi_device or disk devpath (`…/2:0:0:0` or `…/2:0:0:0/block/sda`).
+    static func hctl(inDevpath devpath: String) -> HCTL? {
+        devpath.split(separator: "/").reversed().lazy.compactMap { HCTL($0) }.first
+    }
+}
