@@ -27,8 +27,8 @@ assert_daemon_ready() {
 		ok "$1"
 		return
 	fi
-	guest "journalctl -b -u iscsi-rootd.service -n 3 -o cat --no-pager" || true
-	not_ok "$1" "Type/ActiveState/SubState: $state; last log: $GUEST_OUT"
+	guest "systemctl show -p ExecMainCode -p ExecMainStatus iscsi-rootd.service; journalctl -b _SYSTEMD_UNIT=iscsi-rootd.service -n 3 -o cat --no-pager" || true
+	not_ok "$1" "Type/ActiveState/SubState: $state; $GUEST_OUT"
 }
 
 assert_root_disk_timeout() {
@@ -90,5 +90,25 @@ assert_outage_episode() {
 		not_ok "$1" "no journal entry with a MESSAGE_ID reports the recovery"
 	else
 		ok "$1"
+	fi
+}
+
+# A LUN added at the root target and found by a rescan is tuned within 1 s of appearing in sysfs (the daemon
+# acts on its udev event).
+assert_hot_added_lun_tuned() {
+	local known disk delay timeout scheduler
+	guest "ls /sys/block" || true
+	known=$(echo "$GUEST_OUT" | grep '^sd' | paste -sd ' ')
+	truncate -s 64M "$RUN_DIR/extra.img"
+	target_add_lun 1 2 "$RUN_DIR/extra.img" || { not_ok "$1" "tgtadm could not add LUN 2"; return; }
+	if ! guest -t 30 "iscsiadm -m session -R > /dev/null && /usr/local/lib/e2e/tuned-delay $known"; then
+		not_ok "$1" "no new disk after the rescan: $GUEST_OUT"
+		return
+	fi
+	read -r disk delay timeout scheduler <<< "$GUEST_OUT"
+	if [[ $timeout == 90 && $scheduler == *"[none]"* ]] && awk -v d="$delay" 'BEGIN { exit !(d <= 1.0) }'; then
+		ok "$1"
+	else
+		not_ok "$1" "$disk after $delay s: timeout $timeout, scheduler $scheduler"
 	fi
 }

@@ -44,6 +44,7 @@ scenario_a_boot() {
 	daemon_check "$name: root disk scheduler none" assert_root_disk_scheduler
 	daemon_check "$name: daemon journal entries carry MESSAGE_IDs" assert_journal_message_ids
 	daemon_check "$name: iscsi-rootd status --json overall ok" assert_status_json
+	daemon_check "$name: a LUN added at the target and rescanned is tuned within 1 s" assert_hot_added_lun_tuned
 }
 
 # The second LUN (own target, own session) for non-root scenarios: login, a disk appears, logout.

@@ -30,10 +30,15 @@ start_target() {
 add_target() {
 	local tid=$1 iqn=$2 image=$3
 	if ! tgtadm --lld iscsi --op new --mode target --tid "$tid" -T "$iqn" ||
-		! tgtadm --lld iscsi --op new --mode logicalunit --tid "$tid" --lun 1 -b "$image" ||
+		! target_add_lun "$tid" 1 "$image" ||
 		! tgtadm --lld iscsi --op bind --mode target --tid "$tid" -I ALL; then
 		die "tgtadm could not set up target $tid ($iqn)"
 	fi
+}
+
+# target_add_lun TID LUN IMAGE: a new LUN at a running target (the guest sees it after a rescan).
+target_add_lun() {
+	tgtadm --lld iscsi --op new --mode logicalunit --tid "$1" --lun "$2" -b "$3"
 }
 
 # tgtd ignores SIGTERM: it leaves when its targets and then the system are deleted.
@@ -42,7 +47,6 @@ stop_target() {
 	local tid waited=0
 	kill -CONT "$TGTD_PID" 2> /dev/null || true
 	for tid in 1 2; do
-		tgtadm --lld iscsi --op delete --mode logicalunit --tid "$tid" --lun 1 > /dev/null 2>&1 || true
 		tgtadm --lld iscsi --op delete --mode target --tid "$tid" --force > /dev/null 2>&1 || true
 	done
 	tgtadm --op delete --mode system > /dev/null 2>&1 || true
