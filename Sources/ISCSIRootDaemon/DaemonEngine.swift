@@ -89,7 +89,22 @@ struct DaemonEngine {
         sampleIO(at: now)
         report(damageTracker.observeExt4(errorCounts: ext4ErrorCounts(), topology: topology, at: now), at: now)
         summariseBacklog(kernelBacklog, at: now)
+        audit(at: now)
         updateStatus(at: now)
+    }
+
+    /// The boot/shutdown chain audit of `iscsi-rootd check`, at start and after a reload: each
+    /// problem becomes a journal entry and counts in STATUS=.
+    mutating func audit(at now: Moment) {
+        let items = BootChainAudit(system: options.system, topology: topology, expectedTimeout: configuration.disk.timeout,
+                                   expectedScheduler: configuration.disk.scheduler).run()
+        let report = AuditReport(items: items)
+        state.auditProblems = report.problems
+        for item in items where item.verdict != .ok {
+            emit(HealthEvent(.auditFailed, "boot chain: \(item.title): \(item.verdict): \(item.detail)"
+                                + (item.fix.map { "; fix: \($0.split(separator: "\n").joined(separator: " "))" } ?? ""),
+                             fields: [.state: item.verdict.description], at: now))
+        }
     }
 
     private mutating func summariseBacklog(_ records: [KernelRecord], at now: Moment) {
@@ -177,6 +192,8 @@ struct DaemonEngine {
             warnedNops = []
             poll(at: now)
             verify(at: now)
+            audit(at: now)
+            updateStatus(at: now)
             return true
         } catch {
             emit(HealthEvent(.configRejected, "configuration rejected, keeping the previous one: \(error)",
@@ -230,7 +247,7 @@ struct DaemonEngine {
                     "\($0.name) ping_tmo \($0.pingTimeout.value.map(String.init) ?? "?") recv_tmo \($0.receiveTimeout.value.map(String.init) ?? "?")"
                 }.joined(separator: ", ")
                 emit(HealthEvent(.nopsOnRoot,
-                    "NOPs are on for root \(session.name) (\(timers)): turn them off with iscsiadm -m node -T \(session.targetName.value ?? "TARGET") -o update -n node.conn[0].timeo.noop_out_interval -v 0 and -n node.conn[0].timeo.noop_out_timeout -v 0",
+                    "NOPs are on for root \(session.name) (\(timers)): turn them off with iscsiadm -m node -T \(session.targetName.value ?? "TARGET") -o update -n \(NodeRecord.noopOutInterval) -v 0 and -n \(NodeRecord.noopOutTimeout) -v 0",
                     fields: fields, at: now))
             }
             switch tuner.tune(session, topology: topology) {
@@ -316,7 +333,8 @@ struct DaemonEngine {
     /// Sends STATUS= when it changed and writes the state file.
     mutating func updateStatus(at now: Moment) {
         let line = StatusLine.compose(topology: topology, configuration: configuration, episodes: recovery.openEpisodes,
-                                      stalls: Array(stallTracker.stalls.values), damage: damageTracker.damaged, at: now)
+                                      stalls: Array(stallTracker.stalls.values), damage: damageTracker.damaged,
+                                      auditProblems: state.auditProblems.count, at: now)
         if line != lastStatusLine {
             lastStatusLine = line
             _ = notifier.status(line)

@@ -13,7 +13,7 @@ struct IscsiRootd: AsyncParsableCommand {
             recovery in sysfs, and reports what it sees.
             Exit codes: 0 OK, 1 WARNING or a setting failed, 2 CRITICAL or a usage/config error, 3 UNKNOWN.
             """,
-        subcommands: [ApplyCommand.self, StatusCommand.self, RunCommand.self, CatalogCommand.self]
+        subcommands: [StatusCommand.self, ApplyCommand.self, CheckCommand.self, RunCommand.self, CatalogCommand.self]
     )
 
     /// What `ProcessHygiene` did for `run`, before the first `await` started Swift's

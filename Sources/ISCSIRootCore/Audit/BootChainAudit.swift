@@ -2,9 +2,6 @@
 /// initramfs to poweroff, reading configuration under a system root and live state from a topology.
 /// Pure: reads through `FileTree` only, so tests run against a root in a temporary directory.
 public struct BootChainAudit: Sendable {
-    /// The lowest replacement (recovery) timeout that rides out a long outage: one day.
-    public static let minimumRecoveryTimeout = 86400
-
     public let system: FileTree
     public let topology: Topology
     public let expectedTimeout: Int

@@ -99,11 +99,11 @@ public struct HealthCheck: Sendable {
                     "ping_tmo \($0.pingTimeout.value.map(String.init) ?? "?"), recv_tmo \($0.receiveTimeout.value.map(String.init) ?? "?")"
                 }.joined(separator: "; ")
                 add(.warning, "NOPs are on (\(timers))\(carries): a busy link can be declared dead; "
-                    + "set node.conn[0].timeo.noop_out_interval = 0 and node.conn[0].timeo.noop_out_timeout = 0")
+                    + "set \(NodeRecord.noopOutInterval) = 0 and \(NodeRecord.noopOutTimeout) = 0")
             }
             if let timeout = session.recoveryTimeout.value, !RecoveryTimeoutPolicy.atLeast(Configuration.recommendedRecoveryTimeout).isMet(by: timeout) {
                 add(.warning, "recovery_tmo \(timeout) s is below \(Configuration.recommendedRecoveryTimeout)\(carries): "
-                    + "an outage longer than that fails I/O to the root; set node.session.timeo.replacement_timeout = 86400")
+                    + "an outage longer than that fails I/O to the root; set \(NodeRecord.replacementTimeout) = \(Configuration.recommendedRecoveryTimeout)")
             }
         }
         return findings

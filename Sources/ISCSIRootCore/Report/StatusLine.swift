@@ -1,7 +1,8 @@
 /// The one human line for `STATUS=`: the worst thing going on, root first.
 public enum StatusLine {
     public static func compose(topology: Topology, configuration: Configuration, episodes: [RecoveryEpisode],
-                               stalls: [StallEpisode], damage: [FileSystemDamage], at now: Moment) -> String {
+                               stalls: [StallEpisode], damage: [FileSystemDamage], auditProblems: Int = 0,
+                               at now: Moment) -> String {
         if let worst = damage.first {
             return worst.message
         }
@@ -20,7 +21,10 @@ public enum StatusLine {
         }
         let disks = topology.iscsiDevices.filter(configuration.disk.applies)
         let tuned = disks.filter(configuration.disk.isTuned).count
-        let tunedText = tuned == disks.count ? "\(tuned) disk\(tuned == 1 ? "" : "s") tuned" : "\(tuned) of \(disks.count) disks tuned"
+        var tunedText = tuned == disks.count ? "\(tuned) disk\(tuned == 1 ? "" : "s") tuned" : "\(tuned) of \(disks.count) disks tuned"
+        if auditProblems > 0 {
+            tunedText += "; \(auditProblems) boot-chain problem\(auditProblems == 1 ? "" : "s") (iscsi-rootd check)"
+        }
         guard let root = topology.root, let session = topology.sessions(of: root).first else {
             return "root not on iSCSI; \(topology.sessions.count) session\(topology.sessions.count == 1 ? "" : "s"); \(tunedText)"
         }

@@ -10,11 +10,11 @@ struct LiveSessionCheck {
         switch session.recoveryTimeout {
         case .value(.off):
             break
-        case .value(.seconds(let seconds)) where seconds >= BootChainAudit.minimumRecoveryTimeout:
+        case .value(.seconds(let seconds)) where seconds >= Configuration.recommendedRecoveryTimeout:
             break
         case .value(.seconds(let seconds)):
             findings.append(CheckFinding(.fail, "\(session.name) recovery_tmo is \(seconds) s: an outage longer than that fails I/O on / and kills the root file system",
-                                    fix: "echo \(BootChainAudit.minimumRecoveryTimeout) > \(sysfs) (iscsi-rootd run does this with [Session] RecoveryTimeout=)"))
+                                    fix: "echo \(Configuration.recommendedRecoveryTimeout) > \(sysfs) (iscsi-rootd run does this with [Session] RecoveryTimeout=)"))
         case .unknown(let reason):
             findings.append(CheckFinding(.unknown, "\(session.name) recovery_tmo: \(reason)"))
         }

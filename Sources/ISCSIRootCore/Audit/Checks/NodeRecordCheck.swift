@@ -34,9 +34,9 @@ struct NodeRecordCheck {
                                     fix: "\(update) \(key) -v 0"))
         }
         let replacement = record.values[NodeRecord.replacementTimeout]
-        if (replacement.flatMap { Int($0) } ?? 0) < BootChainAudit.minimumRecoveryTimeout {
+        if (replacement.flatMap { Int($0) } ?? 0) < Configuration.recommendedRecoveryTimeout {
             findings.append(CheckFinding(.fail, "\(setting) \(NodeRecord.replacementTimeout) = \(replacement ?? "unset (open-iscsi default 120)"): after a re-login, I/O on / fails once an outage outlasts it",
-                                    fix: "\(update) \(NodeRecord.replacementTimeout) -v \(BootChainAudit.minimumRecoveryTimeout)"))
+                                    fix: "\(update) \(NodeRecord.replacementTimeout) -v \(Configuration.recommendedRecoveryTimeout)"))
         }
         let startup = record.values[NodeRecord.startup]
         if startup != "onboot" {

@@ -1,10 +1,10 @@
 /// An open-iscsi settings file: a node record (`/etc/iscsi/nodes/<target>/<address>,<port>,<tpgt>/<iface>`)
 /// or `iscsid.conf`, one `key = value` per line, `#` comments.
-struct NodeRecord: Sendable, Hashable {
-    static let startup = "node.startup"
-    static let noopOutInterval = "node.conn[0].timeo.noop_out_interval"
-    static let noopOutTimeout = "node.conn[0].timeo.noop_out_timeout"
-    static let replacementTimeout = "node.session.timeo.replacement_timeout"
+public struct NodeRecord: Sendable, Hashable {
+    public static let startup = "node.startup"
+    public static let noopOutInterval = "node.conn[0].timeo.noop_out_interval"
+    public static let noopOutTimeout = "node.conn[0].timeo.noop_out_timeout"
+    public static let replacementTimeout = "node.session.timeo.replacement_timeout"
 
     /// Where it was read from.
     let path: String

@@ -1,0 +1,28 @@
+import ArgumentParser
+import ISCSIRootCore
+
+/// `iscsi-rootd check`: audits the boot and shutdown chain that keeps an iSCSI root alive.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Audit the boot and shutdown chain: fstab, iscsid survival, network, node record, tuning.",
+        discussion: """
+            Prints each link as ok, warn, fail or unknown, with the exact fix. Stops after the first item when \
+            / is not on iSCSI. Exit codes: 0 all ok, 1 warnings or unknowns, 2 failures.
+            """
+    )
+
+    @OptionGroup var paths: SystemPaths
+    @OptionGroup var settings: ConfigOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let configuration = try settings.load(root: paths.systemTree)
+        let audit = BootChainAudit(system: paths.systemTree, topology: paths.scanner().scan(),
+                                   expectedTimeout: configuration.disk.timeout,
+                                   expectedScheduler: configuration.disk.scheduler)
+        let report = AuditReport(items: audit.run())
+        print(output.json ? report.json.serialized(pretty: true) : report.text, terminator: output.json ? "\n" : "")
+        if report.worst != .ok { throw ExitCode(report.worst.exitCode) }
+    }
+}
