@@ -174,7 +174,9 @@ public struct StatusReport: Sendable {
                     uses.isEmpty ? "-" : uses.map(\.description).joined(separator: ","),
                 ])
             }
-            lines += Self.columns(table)
+            // Two spaces between columns when the table fits 80 columns, else one.
+            let spaced = Self.columns(table)
+            lines += spaced.contains { $0.count > 80 } ? Self.columns(table, separator: " ") : spaced
         }
         let others = topology.devices.filter { !$0.isISCSI }
         if !others.isEmpty {
@@ -279,15 +281,15 @@ public struct StatusReport: Sendable {
         }
     }
 
-    /// Left-aligned columns separated by two spaces.
-    static func columns(_ rows: [[String]]) -> [String] {
+    /// Left-aligned columns separated by two spaces (or `separator`).
+    static func columns(_ rows: [[String]], separator: String = "  ") -> [String] {
         guard let width = rows.first?.count else { return [] }
         var widths = [Int](repeating: 0, count: width)
         for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
         return rows.map { row in
             row.enumerated().map { index, cell in
                 index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
-            }.joined(separator: "  ")
+            }.joined(separator: separator)
         }
     }
 }
