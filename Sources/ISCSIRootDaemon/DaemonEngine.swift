@@ -83,9 +83,9 @@ struct DaemonEngine {
         }
         knownDevices = Set(topology.devices.map(\.hctl))
         report(tuning: DiskTuner(sysfs: options.sysfs, policy: configuration.disk).tune(topology.devices), drift: false, at: now)
+        tuneSessions(at: now)
         topology = scanner.scan()
         report(recovery.update(topology, at: now), at: now)
-        tuneSessions(at: now)
         sampleIO(at: now)
         report(damageTracker.observeExt4(errorCounts: ext4ErrorCounts(), topology: topology, at: now), at: now)
         summariseBacklog(kernelBacklog, at: now)
@@ -145,10 +145,11 @@ struct DaemonEngine {
     }
 
     /// The drift sweep: re-verify every disk; what someone else changed is set back and counted.
-    mutating func verify(at now: Moment) {
+    /// After a reload (`drift` false) changes are the new configuration's: reported as tuning.
+    mutating func verify(at now: Moment, drift: Bool = true) {
         lastVerify = now
         topology = scanner.scan()
-        report(tuning: DiskTuner(sysfs: options.sysfs, policy: configuration.disk).tune(topology.devices), drift: true, at: now)
+        report(tuning: DiskTuner(sysfs: options.sysfs, policy: configuration.disk).tune(topology.devices), drift: drift, at: now)
         updateStatus(at: now)
     }
 
@@ -191,7 +192,7 @@ struct DaemonEngine {
             logger.notice("configuration reloaded: \(files)")
             warnedNops = []
             poll(at: now)
-            verify(at: now)
+            verify(at: now, drift: false)
             audit(at: now)
             updateStatus(at: now)
             return true
