@@ -42,7 +42,8 @@ struct DaemonEngine {
     private var recovery = RecoveryTracker()
     private var stallTracker = StallTracker()
     private var damageTracker: DamageTracker
-    private var knownDevices: Set<HCTL> = []
+    /// SCSI devices seen, with their disk: sd probes asynchronously, so a disk can appear after its device.
+    private var knownDevices: [HCTL: String?] = [:]
     private var busySessions: Set<Int> = []
     private var warnedNops: Set<Int> = []
     private var lastStatusLine = ""
@@ -81,7 +82,7 @@ struct DaemonEngine {
         if let reason = topology.unreadable {
             logger.error("sysfs unreadable: \(reason)")
         }
-        knownDevices = Set(topology.devices.map(\.hctl))
+        knownDevices = Self.disksByDevice(topology.devices)
         report(tuning: DiskTuner(sysfs: options.sysfs, policy: configuration.disk).tune(topology.devices), drift: false, at: now)
         tuneSessions(at: now)
         topology = scanner.scan()
@@ -158,11 +159,11 @@ struct DaemonEngine {
         guard let hctl = Self.hctl(inDevpath: event.devpath) else { return }
         switch event.action {
         case .remove:
-            if event.subsystem == "scsi" { knownDevices.remove(hctl) }
+            if event.subsystem == "scsi" { knownDevices[hctl] = nil }
             poll(at: now)
         case .add, .change, .bind, .online:
             guard let device = scanner.readDevice(hctl: hctl, iscsiSessions: scanner.sessionNumbers()) else { return }
-            let isNew = knownDevices.insert(hctl).inserted
+            let isNew = knownDevices.updateValue(device.disk?.name, forKey: hctl) == nil
             report(tuning: DiskTuner(sysfs: options.sysfs, policy: configuration.disk).tune([device]),
                    drift: !isNew && event.action == .change, at: now)
             poll(at: now)
@@ -227,9 +228,9 @@ struct DaemonEngine {
     }
 
     private mutating func discoverDevices(at now: Moment) {
-        let present = Set(topology.devices.map(\.hctl))
-        let added = topology.devices.filter { !knownDevices.contains($0.hctl) }
-        let vanished = knownDevices.subtracting(present)
+        let present = Self.disksByDevice(topology.devices)
+        let added = topology.devices.filter { knownDevices[$0.hctl] != .some($0.disk?.name) }
+        let vanished = Set(knownDevices.keys).subtracting(present.keys)
         knownDevices = present
         for hctl in vanished.sorted() { logger.info("SCSI device \(hctl) is gone") }
         report(tuning: DiskTuner(sysfs: options.sysfs, policy: configuration.disk).tune(added), drift: false, at: now)
@@ -372,6 +373,11 @@ struct DaemonEngine {
         case 5: .notice
         default: .info
         }
+    }
+
+    /// Each device with its disk name (nil while it has none).
+    static func disksByDevice(_ devices: [SCSIDevice]) -> [HCTL: String?] {
+        Dictionary(devices.map { ($0.hctl, $0.disk?.name) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The H:C:T:L in a scsi_device or disk devpath (`…/2:0:0:0` or `…/2:0:0:0/block/sda`).

@@ -230,6 +230,34 @@ struct DaemonScriptTests {
         #expect(restarted.stop() == 0)
         #expect(restarted.unparsable == [])
     }
+
+    @Test("polling: a disk whose block device appears after its SCSI device (sd probes asynchronously) is tuned at once")
+    func blockDeviceAfterSCSIDevice() throws {
+        let tree = try FixtureTree.healthyDisklessClient()
+        let configPath = tree.directory + "/iscsi-rootd-test.conf"
+        // A drift sweep far away: only discovery can tune the late disk in time.
+        try writeFile(configPath, "[Disk]\nVerifyInterval=600\n")
+        let daemon = try DaemonUnderTest(tree: tree, configPath: configPath, kernelLog: "none",
+                                         stateDirectory: tree.directory + "/state")
+        try daemon.waitForDatagram("READY=1") { $0.hasPrefix("READY=1") }
+
+        // The SCSI device 2:0:0:1 first, without its block directory (hidden beside it).
+        let lun = try daemon.process.whileStopped {
+            let lun = try tree.addISCSILUN(session: 1, lun: 1)
+            try #require(rename(tree.sysfs.path("\(lun.devicePath)/block"), tree.sysfs.path("\(lun.devicePath)/block-later")) == 0)
+            return lun
+        }
+        try daemon.waitForEntry(.diskTuned, ["SCSI_DEVICE": "2:0:0:1", "SETTING": "timeout", "NEW_VALUE": "90"])
+        // Then sdb.
+        try #require(rename(tree.sysfs.path("\(lun.devicePath)/block-later"), tree.sysfs.path("\(lun.devicePath)/block")) == 0)
+        let scheduler = try daemon.waitForEntry(.diskTuned, ["DEVICE": "sdb", "SETTING": "scheduler", "NEW_VALUE": "none"])
+        #expect(scheduler.fields["SCSI_DEVICE"] == "2:0:0:1")
+        #expect(tree.sysfs.attribute("class/block/sdb/queue/scheduler").value == "none")
+        #expect(daemon.entries(.driftCorrected).isEmpty)
+        #expect(daemon.entries(.tuningFailed).isEmpty)
+        #expect(daemon.stop() == 0)
+        #expect(daemon.unparsable == [])
+    }
 }
 
 private func writeFile(_ path: String, _ text: String) throws {
