@@ -9,6 +9,7 @@ private let sdaDevice = FixtureTree.deviceDirectory("2:0:0:0")
 
 /// kmsg records as the kernel wrote them on the diskless client (../shared/fixtures), with the
 /// device names of the fixture tree: `/` is on sda2 of sda.
+private let recoveryTimeoutRecord = "3,499,169183000,-; session1: session recovery timed out after 120 secs"
 private let ioErrorRecord = "3,500,169183119,-;I/O error, dev sda, sector 1839120 op 0x1:(WRITE) flags 0x800 phys_seg 1 prio class 2"
 private let journalAbortRecord = "2,502,169185996,-;Aborting journal on device sda2-8."
 
@@ -148,21 +149,33 @@ struct DaemonScriptTests {
         let lost = try daemon.status()
         #expect(lost.code == 2)
         #expect(lost.json["disks"]?.arrayValue?.first?["state"] == .string("transport-offline"))
-        try tree.setPhase(.loggedIn, session: 1)
-        try daemon.waitForEntry(.sessionRecovered, ["ISCSI_SESSION": "session1"], number: 2)
-        try daemon.wait(for: "status OK after the outage") { try daemon.status().code == 0 }
 
-        // h. The kernel log: an I/O error and an aborted journal on the root file system.
-        kernelLog.write([ioErrorRecord, journalAbortRecord])
+        // h. Meanwhile the kernel logs the recovery timeout, an I/O error and an aborted journal on /.
+        kernelLog.write([recoveryTimeoutRecord, ioErrorRecord, journalAbortRecord])
+        let timedOut = try daemon.waitForEntry(.kernelStorageError, ["KERNEL_SEQNUM": "499"])
+        #expect(timedOut.fields["ISCSI_SESSION"] == "session1" && timedOut.fields["ROOT"] == "1")
         let ioError = try daemon.waitForEntry(.kernelStorageError, ["KERNEL_SEQNUM": "500"])
         #expect(ioError.fields["DEVICE"] == "sda" && ioError.fields["ISCSI_SESSION"] == "session1")
         let damaged = try daemon.waitForEntry(.fileSystemDamaged, ["DEVICE": "sda2"])
         #expect(damaged.fields["MOUNT_POINT"] == "/" && damaged.fields["KERNEL_SEQNUM"] == "502" && damaged.fields["ROOT"] == "1")
+        #expect(damaged.message.hasPrefix("root file system damaged at "), "\(damaged.message)")
+        #expect(damaged.message.contains("(after recovery timeout of session1)"), "\(damaged.message)")
+        #expect(damaged.priority == 2)
         try daemon.waitForDatagram("STATUS= damaged") { statusValue($0)?.contains("damaged") == true }
+
+        // The session logs in again and sysfs looks healthy: the damage stays critical (sticky).
+        try tree.setPhase(.loggedIn, session: 1)
+        try daemon.waitForEntry(.sessionRecovered, ["ISCSI_SESSION": "session1"], number: 2)
         let afterDamage = try daemon.status()
-        #expect(afterDamage.code == 2, "sticky although every session is LOGGED_IN")
+        #expect(afterDamage.code == 2, "sticky although the session is LOGGED_IN again")
         #expect(afterDamage.json["sessions"]?.arrayValue?.allSatisfy { $0["state"] == .string("LOGGED_IN") } == true)
+        #expect(afterDamage.json["disks"]?.arrayValue?.allSatisfy { $0["state"] == .string("running") } == true)
         #expect(afterDamage.json["daemon"]?["state"]?["damage"]?.arrayValue?.first?["device"] == .string("sda2"))
+        #expect(daemon.entries(.fileSystemDamaged).count == 1)
+        try daemon.wait(for: "STATUS= still damaged after recovery") {
+            let ended = try daemon.state()["episodes"]?.arrayValue?.first?["ended_usec"]?.intValue
+            return ended != nil && daemon.datagrams.last.flatMap(statusValue)?.contains("damaged") == true
+        }
 
         // i. SIGHUP with a broken configuration: rejected naming file:line, the old one stays.
         var skip = daemon.datagrams.count
@@ -214,7 +227,7 @@ struct DaemonScriptTests {
         // h, continued. A restart in the same boot with the same state directory: the damage is
         // still reported, and the same kernel records (read again as backlog) raise no new alarm.
         let backlog = tree.directory + "/kmsg-backlog"
-        try writeFile(backlog, ioErrorRecord + "\n" + journalAbortRecord + "\n")
+        try writeFile(backlog, [recoveryTimeoutRecord, ioErrorRecord, journalAbortRecord].map { $0 + "\n" }.joined())
         try writeFile(configPath, "[Disk]\nVerifyInterval=0.5\nStallThreshold=1\n")
         let restarted = try DaemonUnderTest(tree: tree, configPath: configPath, kernelLog: backlog,
                                             stateDirectory: stateDirectory)
