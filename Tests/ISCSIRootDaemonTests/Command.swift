@@ -59,8 +59,7 @@ final class ChildProcess {
     private let directory: String
     private(set) var exitStatus: Int32?
 
-    /// Starts `arguments[0]` (a path) with `environment` added to (and overriding) this process's
-    /// environment minus the systemd notification variables.
+    /// Starts `arguments[0]` (a path) with PATH, LANG and `environment` as its environment.
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
         var template = Array("/tmp/iscsi-rootd-child-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw ChildProcessError(message: "mkdtemp failed") }
@@ -75,18 +74,9 @@ final class ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
 
-        var merged: [String: String] = [:]
-        var entry = environ
-        while let pointer = entry.pointee {
-            let text = String(cString: pointer)
-            if let equals = text.firstIndex(of: "=") {
-                merged[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            entry += 1
-        }
-        for name in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM", "LISTEN_FDS", "LISTEN_PID"] {
-            merged[name] = nil
-        }
+        // A fixed environment, not this process's: hermetic, and no read of `environ` while
+        // another test's setenv (NotifierTests) may be changing it.
+        var merged = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"]
         merged.merge(environment) { $1 }
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         var envp: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
