@@ -127,12 +127,24 @@ install_project_into() {
 	chroot "$rootfs" journalctl --update-catalog
 }
 
+# What the administrator of a diskless client does after installing the package, with its examples
+# (the fixes `iscsi-rootd check` names): / in fstab with the example's options, the root node record set by
+# iscsi-root-node.sh, and iscsid.service without Conflicts=shutdown.target.
+setup_root_client() {
+	local rootfs=$1 examples=$1/usr/share/doc/iscsi-rootd/examples
+	awk '!/^#/ && NF { $1 = "LABEL=root"; print }' "$examples/fstab" > "$rootfs/etc/fstab"
+	grep -q x-systemd "$rootfs/etc/fstab" || die "no fstab line for / in $examples/fstab"
+	chroot "$rootfs" iscsiadm -m node -o new -T "$ROOT_IQN" -p 10.0.2.2:3260 >> "$BUILD_LOG" 2>&1 || true
+	chroot "$rootfs" sh /usr/share/doc/iscsi-rootd/examples/iscsi-root-node.sh "$ROOT_IQN" 10.0.2.2:3260 \
+		>> "$BUILD_LOG" 2>&1 || die "iscsi-root-node.sh failed in the guest (see $BUILD_LOG)"
+	cp "$examples/iscsid.service" "$rootfs/etc/systemd/system/iscsid.service"
+}
+
 # Settings of the diskless client and the e2e agent.
 configure_guest() {
 	local rootfs=$1 unit
 	echo e2e-client > "$rootfs/etc/hostname"
 	printf '127.0.0.1 localhost\n127.0.1.1 e2e-client\n' > "$rootfs/etc/hosts"
-	echo '/dev/sda / ext4 defaults,_netdev 0 0' > "$rootfs/etc/fstab"
 	echo "InitiatorName=$INITIATOR" > "$rootfs/etc/iscsi/initiatorname.iscsi"
 	# No name server: nothing in the guest may reach beyond the host's 127.0.0.1.
 	: > "$rootfs/etc/resolv.conf"
@@ -206,6 +218,7 @@ build_image() {
 	configure_guest "$stage/root"
 	install_modules "$stage/root"
 	install_project_into "$stage/root"
+	setup_root_client "$stage/root"
 	build_initramfs "$stage/root" "$stage/initrd.img"
 	mke2fs -q -t ext4 -d "$stage/root" -L root "$stage/root.img" "$IMAGE_SIZE" >> "$BUILD_LOG" 2>&1 ||
 		die "mke2fs -d failed (see $BUILD_LOG)"
