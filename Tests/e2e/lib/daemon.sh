@@ -78,6 +78,34 @@ assert_status_json() {
 	fi
 }
 
+# `check` finds the boot and shutdown chain of this client in order (the guest is set up as the project's
+# examples say, see setup_root_client).
+assert_check_json() {
+	local status=0 problems
+	guest "iscsi-rootd check --json" || status=$?
+	problems=$(echo "$GUEST_OUT" | jq -r '.items[] | select(.verdict != "ok") | "\(.id) \(.verdict): \(.detail)"' 2> /dev/null |
+		paste -sd ';')
+	if ((status == 0)) && echo "$GUEST_OUT" | jq -e '.overall == "ok"' > /dev/null 2>&1; then
+		ok "$1"
+	else
+		not_ok "$1" "check --json exited $status; ${problems:-$(echo "$GUEST_OUT" | head -n 3)}"
+	fi
+}
+
+# The root chain in `status --json` names the session that sda hangs under in sysfs.
+assert_root_chain_session() {
+	local session
+	# shellcheck disable=SC2016 # expanded by the guest's shell
+	guest 'd=$(readlink -f /sys/block/sda); s=${d#*/session}; echo session${s%%/*}' || true
+	session=$GUEST_OUT
+	guest "iscsi-rootd status --json" || true
+	if echo "$GUEST_OUT" | jq -e --arg s "$session" '.root.disk == "sda" and .root.session == $s' > /dev/null 2>&1; then
+		ok "$1"
+	else
+		not_ok "$1" "sda is on $session; status --json root: $(echo "$GUEST_OUT" | jq -c .root 2> /dev/null)"
+	fi
+}
+
 # The daemon's start and the root disk's tuning are in the journal under their catalog MESSAGE_IDs.
 assert_journal_message_ids() {
 	read_daemon_journal

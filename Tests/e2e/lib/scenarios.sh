@@ -44,6 +44,8 @@ scenario_a_boot() {
 	daemon_check "$name: root disk scheduler none" assert_root_disk_scheduler
 	daemon_check "$name: journal has the daemon's start and the disk tuning by MESSAGE_ID" assert_journal_message_ids
 	daemon_check "$name: iscsi-rootd status --json overall ok" assert_status_json
+	daemon_check "$name: status --json root chain names the root session" assert_root_chain_session
+	daemon_check "$name: iscsi-rootd check --json overall ok" assert_check_json
 	daemon_check "$name: a LUN added at the target and rescanned is tuned within 1 s" assert_hot_added_lun_tuned
 }
 
