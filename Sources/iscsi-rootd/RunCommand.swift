@@ -59,7 +59,9 @@ struct RunCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "iscsi-rootd") { _ in JournalLogHandler(destination: destination) }
         logger.logLevel = .info
-        for step in IscsiRootd.startupHygiene { logger.info("\(step)") }
+        for step in IscsiRootd.startupHygiene {
+            if case .failed = step.outcome { logger.warning("\(step)") } else { logger.info("\(step)") }
+        }
         let options = DaemonOptions(
             sysfs: paths.sysfsTree, system: paths.systemTree, configFile: config, stateDirectory: stateDir, udev: udev,
             pollInterval: parseSeconds(pollInterval)!, kernelLog: kernelLog == "none" ? nil : kernelLog)

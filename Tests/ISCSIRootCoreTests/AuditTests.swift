@@ -382,7 +382,8 @@ import Testing
         let node = try Self.item("node-record", items)
         #expect(node.verdict == .fail)
         #expect(node.detail.contains("no node record"))
-        #expect(node.detail.contains("/etc/iscsi/iscsid.conf has node.startup = manual"))
+        #expect(node.detail.hasPrefix("/etc/iscsi/iscsid.conf: "))
+        #expect(node.detail.contains("node.startup = manual"))
         Self.expectOnly("node-record", items)
     }
 

@@ -79,7 +79,7 @@ struct CLITests {
         #expect(lines.first == "OK: root on iSCSI, 1 session, 1 iSCSI disk, 1 of 1 tuned")
         #expect(text.standardOutput.contains(
             "/ on sda2 ← sda (2:0:0:0) ← session1 iqn.2003-01.org.linux-iscsi.vmlab:tgt1 @ 127.0.0.1:3260"))
-        #expect(text.standardOutput.contains("recovery_tmo 86400 s  NOP ping/recv 0/0 s  recommendation met"))
+        #expect(text.standardOutput.contains("recovery_tmo 86400 s  NOPs 0/0 s  root settings: met"))
         let diskRow = lines.first { $0.hasPrefix("sda ") }?.split(separator: " ")
         #expect(diskRow == ["sda", "2:0:0:0", "disk", "running", "90", "s", "none", "yes", "session1", "/,[swap],/boot"],
                 "\(text.standardOutput)")

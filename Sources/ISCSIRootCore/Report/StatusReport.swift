@@ -265,8 +265,8 @@ public struct StatusReport: Sendable {
         return [
             "\(session.name)  \(state)  \(session.targetName.value ?? "target unknown")",
             "  portal \(session.portal ?? "unknown")  \(host.map { "\($0.name) \($0.state.value?.description ?? "unknown")" } ?? "host unknown")  \(connections.isEmpty ? "no connection" : connections)",
-            "  recovery_tmo \(session.recoveryTimeout.value.map { $0 == .off ? "off" : "\($0) s" } ?? "unknown")  NOP ping/recv \(nops.isEmpty ? "-" : nops) s  "
-                + "recommendation \(meetsRecommendation(session) ? "met" : "not met")"
+            "  recovery_tmo \(session.recoveryTimeout.value.map { $0 == .off ? "off" : "\($0) s" } ?? "unknown")  NOPs \(nops.isEmpty ? "-" : nops) s  "
+                + "root settings: \(meetsRecommendation(session) ? "met" : "not met")"
                 + (uses.isEmpty ? "" : "  carries \(uses.map(\.description).joined(separator: ", "))"),
         ]
     }

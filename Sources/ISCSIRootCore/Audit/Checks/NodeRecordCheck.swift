@@ -28,23 +28,24 @@ struct NodeRecordCheck {
                              fix: "iscsiadm -m node -o new -T \(target) -p \(portalText(address, port)), then set the root settings (see /usr/share/doc/iscsi-rootd/examples/iscsi-root-node.sh)")
         }
         let update = "iscsiadm -m node -T \(target) -p \(portalText(address, port)) -o update -n"
-        let setting = record.path.hasSuffix("iscsid.conf") ? "\(record.path) has" : "the record \(record.path) has"
         for key in [NodeRecord.noopOutInterval, NodeRecord.noopOutTimeout] where record.values[key] != "0" {
-            findings.append(CheckFinding(.warn, "\(setting) \(key) = \(record.values[key] ?? "unset (open-iscsi default, not 0)"): NOPs can declare a busy link dead",
+            findings.append(CheckFinding(.warn, "\(key) = \(record.values[key] ?? "unset (open-iscsi default, not 0)") (NOPs can declare a busy link dead)",
                                     fix: "\(update) \(key) -v 0"))
         }
         let replacement = record.values[NodeRecord.replacementTimeout]
         if (replacement.flatMap { Int($0) } ?? 0) < Configuration.recommendedRecoveryTimeout {
-            findings.append(CheckFinding(.fail, "\(setting) \(NodeRecord.replacementTimeout) = \(replacement ?? "unset (open-iscsi default 120)"): after a re-login, I/O on / fails once an outage outlasts it",
+            findings.append(CheckFinding(.fail, "\(NodeRecord.replacementTimeout) = \(replacement ?? "unset (open-iscsi default 120)") (after a re-login, I/O on / fails once an outage outlasts it)",
                                     fix: "\(update) \(NodeRecord.replacementTimeout) -v \(Configuration.recommendedRecoveryTimeout)"))
         }
         let startup = record.values[NodeRecord.startup]
         if startup != "onboot" {
-            findings.append(CheckFinding(.fail, "\(setting) \(NodeRecord.startup) = \(startup ?? "unset"): iscsiadm --logoutall at shutdown logs the root session out",
+            findings.append(CheckFinding(.fail, "\(NodeRecord.startup) = \(startup ?? "unset") (iscsiadm --logoutall at shutdown logs the root session out)",
                                     fix: "\(update) \(NodeRecord.startup) -v onboot"))
         }
-        return AuditItem(id: "node-record", title: title, findings: findings,
-                         okDetail: "\(record.path): NOPs 0/0, replacement_timeout \(replacement ?? ""), startup onboot")
+        let item = AuditItem(id: "node-record", title: title, findings: findings,
+                             okDetail: "\(record.path): NOPs 0/0, replacement_timeout \(replacement ?? ""), startup onboot")
+        guard item.verdict != .ok else { return item }
+        return AuditItem(id: item.id, title: title, verdict: item.verdict, detail: "\(record.path): \(item.detail)", fix: item.fix)
     }
 
     func portalText(_ address: String, _ port: Int) -> String {
