@@ -23,9 +23,16 @@ struct Create: ParsableCommand {
     @Option(help: "One of: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")).")
     var scenario: Scenario = .healthy
 
+    @Option(help: "Data LUNs to add on a second session (session2, host3), e.g. 63 for a 64-disk client.")
+    var dataLuns = 0
+
     func run() throws {
         let tree = try FixtureTree(creatingAt: directory)
         try scenario.layOut(in: tree)
+        if dataLuns > 0 {
+            try tree.addISCSISession(number: 2, host: 3, luns: (0..<UInt64(dataLuns)).map { $0 },
+                                     target: "iqn.2003-01.org.linux-iscsi.vmlab:data")
+        }
         print("\(scenario.rawValue) client at \(directory): --sysfs \(tree.sysfs.root) --root \(tree.system.root)")
     }
 }
