@@ -26,3 +26,16 @@ struct CatalogTests {
         #expect(MessageKind.allCases.allSatisfy { MessageKind.catalog.contains("Subject: \($0.subject)\n") })
     }
 }
+
+@Suite("The README documents every MESSAGE_ID")
+struct ReadmeMessageIDTests {
+    @Test func everyKindIsInTheReadmeTable() throws {
+        let repository = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOf: repository.appendingPathComponent("README.md"), encoding: .utf8)
+        let tableRows = readme.split(separator: "\n").filter { $0.hasPrefix("| ") }
+        for kind in MessageKind.allCases {
+            #expect(tableRows.contains { $0.contains("| \(kind.id) |") }, "README lacks \(kind) (\(kind.id))")
+        }
+    }
+}

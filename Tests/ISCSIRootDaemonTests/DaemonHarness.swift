@@ -70,7 +70,8 @@ final class DaemonUnderTest {
     private(set) var unparsable: [String] = []
     private(set) var entries: [LogLine] = []
 
-    init(tree: FixtureTree, configPath: String, kernelLog: String, stateDirectory: String) throws {
+    init(tree: FixtureTree, configPath: String, kernelLog: String, stateDirectory: String,
+         environment: [String: String] = [:]) throws {
         self.tree = tree
         self.configPath = configPath
         self.stateDirectory = stateDirectory
@@ -80,7 +81,7 @@ final class DaemonUnderTest {
             binary, "run", "--udev", "off", "--poll-interval", "0.2", "--kernel-log", kernelLog,
             "--state-dir", stateDirectory, "--log", "stderr", "--config", configPath,
             "--sysfs", tree.sysfs.root, "--root", tree.system.root,
-        ], environment: ["NOTIFY_SOCKET": notify.path])
+        ], environment: environment.merging(["NOTIFY_SOCKET": notify.path]) { $1 })
         // `status --root` looks for the daemon's pid under the root's /proc.
         let procLink = tree.system.path("proc/\(process.pid)")
         unlink(procLink)
@@ -177,4 +178,13 @@ final class DaemonUnderTest {
         refresh()
         return status
     }
+}
+
+/// Writes `text` to `path` (created or truncated).
+func writeFile(_ path: String, _ text: String) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    try #require(fd >= 0, "open \(path)")
+    defer { close(fd) }
+    let bytes = Array(text.utf8)
+    try #require(bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } == bytes.count)
 }

@@ -272,11 +272,3 @@ struct DaemonScriptTests {
         #expect(daemon.unparsable == [])
     }
 }
-
-private func writeFile(_ path: String, _ text: String) throws {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    try #require(fd >= 0, "open \(path)")
-    defer { close(fd) }
-    let bytes = Array(text.utf8)
-    try #require(bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } == bytes.count)
-}
