@@ -37,6 +37,13 @@ final class NotifyListener {
         rmdir(directory)
     }
 
+    /// The next datagram queued now, consumed without keeping it; nil when there is none (never waits).
+    func receive() -> String? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+        return count < 0 ? nil : String(decoding: buffer[..<count], as: UTF8.self)
+    }
+
     /// Takes every datagram queued now (never waits).
     func drain() {
         var buffer = [UInt8](repeating: 0, count: 4096)

@@ -5,16 +5,21 @@ import Testing
 
 @Suite("iscsi-rootd run: the watchdog and a fatal start")
 struct DaemonNotifyTests {
-    @Test("WATCHDOG=1 is sent from the event loop at half of WATCHDOG_USEC")
-    func watchdogPings() throws {
+    /// The daemon on a healthy client, once it said READY=1.
+    func readyDaemon(environment: [String: String]) throws -> DaemonUnderTest {
         let tree = try FixtureTree.healthyDisklessClient()
         let configPath = tree.directory + "/iscsi-rootd-test.conf"
         try writeFile(configPath, "[Disk]\nVerifyInterval=600\n")
-        // 400 ms: a ping every 200 ms; WATCHDOG_PID unset means "this process" to sd_watchdog_enabled.
         let daemon = try DaemonUnderTest(tree: tree, configPath: configPath, kernelLog: "none",
-                                         stateDirectory: tree.directory + "/state",
-                                         environment: ["WATCHDOG_USEC": "400000"])
+                                         stateDirectory: tree.directory + "/state", environment: environment)
         try daemon.waitForDatagram("READY=1") { $0.split(separator: "\n").contains("READY=1") }
+        return daemon
+    }
+
+    @Test("WATCHDOG=1 is sent from the event loop at half of WATCHDOG_USEC")
+    func watchdogPings() throws {
+        // 400 ms: a ping every 200 ms; WATCHDOG_PID unset means "this process" to sd_watchdog_enabled.
+        let daemon = try readyDaemon(environment: ["WATCHDOG_USEC": "400000"])
         try daemon.wait(for: "three WATCHDOG=1 pings") {
             daemon.datagrams.filter { $0.split(separator: "\n").contains("WATCHDOG=1") }.count >= 3
         }
@@ -23,13 +28,7 @@ struct DaemonNotifyTests {
 
     @Test("no WATCHDOG=1 when the watchdog is meant for another process (WATCHDOG_PID)")
     func watchdogForAnotherPid() throws {
-        let tree = try FixtureTree.healthyDisklessClient()
-        let configPath = tree.directory + "/iscsi-rootd-test.conf"
-        try writeFile(configPath, "[Disk]\nVerifyInterval=600\n")
-        let daemon = try DaemonUnderTest(tree: tree, configPath: configPath, kernelLog: "none",
-                                         stateDirectory: tree.directory + "/state",
-                                         environment: ["WATCHDOG_USEC": "400000", "WATCHDOG_PID": "1"])
-        try daemon.waitForDatagram("READY=1") { $0.split(separator: "\n").contains("READY=1") }
+        let daemon = try readyDaemon(environment: ["WATCHDOG_USEC": "400000", "WATCHDOG_PID": "1"])
         // Long enough for several pings had the watchdog been meant for the daemon.
         usleep(1_000_000)
         daemon.refresh()

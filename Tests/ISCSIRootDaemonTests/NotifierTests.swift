@@ -2,51 +2,12 @@ import Glibc
 import Testing
 @testable import ISCSIRootDaemon
 
-/// A unix datagram socket bound in a fresh temporary directory, standing in for systemd's
-/// notification socket.
-private final class NotifySocket {
-    let directory: String
-    let path: String
-    let fd: Int32
-
-    init() throws {
-        var template = Array("/tmp/iscsi-rootd-notify-XXXXXX".utf8CString)
-        directory = String(cString: try #require(mkdtemp(&template)))
-        path = directory + "/notify"
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        try #require(bound == 0)
-    }
-
-    deinit {
-        close(fd)
-        unlink(path)
-        rmdir(directory)
-    }
-
-    /// The next datagram already queued, or nil (never waits: sd_notify has sent by the time it returns).
-    func receive() -> String? {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
-        return count < 0 ? nil : String(decoding: buffer[..<count], as: UTF8.self)
-    }
-}
-
 /// These tests change the process environment, so they run one at a time.
 @Suite("Notifier", .serialized)
 struct NotifierTests {
     @Test("each notification reaches NOTIFY_SOCKET as one datagram of assignments")
     func sendsDatagrams() throws {
-        let socket = try NotifySocket()
+        let socket = try NotifyListener()
         setenv("NOTIFY_SOCKET", socket.path, 1)
         defer { unsetenv("NOTIFY_SOCKET") }
         let notifier = Notifier()
