@@ -124,7 +124,8 @@ public enum Daemon {
                 engine.verify(at: now)
                 engine.poll(at: now)
             case .iscsi:
-                engine.poll(at: now)
+                // At once for a connection error; a burst (many sessions logging in) polls once a tick.
+                if now.since(engine.lastPoll) >= .milliseconds(100) { engine.poll(at: now) } else { engine.pollDue = true }
             case .kernel(let record):
                 engine.handle(record, at: now)
             case .signal(.reload):
@@ -137,7 +138,8 @@ public enum Daemon {
             case .tick:
                 break
             }
-            if now.since(engine.lastPoll) >= engine.pollInterval { engine.poll(at: now) }
+            let isTick = if case .tick = input { true } else { false }
+            if (engine.pollDue && isTick) || now.since(engine.lastPoll) >= engine.pollInterval { engine.poll(at: now) }
             if now.since(engine.lastIOSample) >= engine.ioSampleInterval {
                 engine.sampleIO(at: now)
                 engine.updateStatus(at: now)

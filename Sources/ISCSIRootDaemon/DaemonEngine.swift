@@ -122,9 +122,14 @@ struct DaemonEngine {
 
     // MARK: Inputs
 
+    /// A full look at sysfs is wanted soon: set by device events, so that a burst of them (a LUN
+    /// scan adding thousands of disks) costs one rescan, not one per event.
+    var pollDue = false
+
     /// A full look at sysfs: session, host and disk states, root timers, new and vanished disks.
     mutating func poll(at now: Moment) {
         lastPoll = now
+        pollDue = false
         topology = scanner.scan()
         if discoversByPolling { discoverDevices(at: now) }
         report(recovery.update(topology, at: now), at: now)
@@ -160,13 +165,13 @@ struct DaemonEngine {
         switch event.action {
         case .remove:
             if event.subsystem == "scsi" { knownDevices[hctl] = nil }
-            poll(at: now)
+            pollDue = true
         case .add, .change, .bind, .online:
             guard let device = scanner.readDevice(hctl: hctl, iscsiSessions: scanner.sessionNumbers()) else { return }
             let isNew = knownDevices.updateValue(device.disk?.name, forKey: hctl) == nil
             report(tuning: DiskTuner(sysfs: options.sysfs, policy: configuration.disk).tune([device]),
                    drift: !isNew && event.action == .change, at: now)
-            poll(at: now)
+            pollDue = true
         default:
             return
         }
