@@ -97,7 +97,16 @@ public enum Daemon {
             engine.emit(HealthEvent(.udevFallback, "new and vanished disks are found by rescanning sysfs every poll interval: \(fallbackReason)",
                                     fields: [:], at: .now))
         }
-        engine.start(kernelBacklog: kernelLog?.backlog ?? [], at: .now)
+        // Coldplug: with udev, the SCSI devices libudev knows; without, the sysfs scan's.
+        var coldplug: [HCTL]?
+        if monitor != nil {
+            do {
+                coldplug = try UdevEnumeration.devpaths(matching: .scsiDevice).compactMap(DaemonEngine.hctl(inDevpath:))
+            } catch {
+                logger.warning("udev enumeration failed (\(error)); coldplug from the sysfs scan")
+            }
+        }
+        engine.start(coldplug: coldplug, kernelBacklog: kernelLog?.backlog ?? [], at: .now)
         engine.emit(HealthEvent(.started, "iscsi-rootd started: \(deviceEvents), \(sessionEvents); \(engine.statusLine)",
                                 fields: [:], at: .now))
         engine.writeState(at: .now)

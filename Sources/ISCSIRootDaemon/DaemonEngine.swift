@@ -77,13 +77,19 @@ struct DaemonEngine {
     // MARK: Start
 
     /// Coldplug: tune every iSCSI disk, set root timers, take baselines, read the kernel log backlog.
-    mutating func start(kernelBacklog: [KernelRecord], at now: Moment) {
+    /// - Parameter coldplug: the SCSI devices libudev listed (udev mode); nil: the sysfs scan's.
+    mutating func start(coldplug: [HCTL]?, kernelBacklog: [KernelRecord], at now: Moment) {
         topology = scanner.scan()
         if let reason = topology.unreadable {
             logger.error("sysfs unreadable: \(reason)")
         }
-        knownDevices = Self.disksByDevice(topology.devices)
-        report(tuning: DiskTuner(sysfs: options.sysfs, policy: configuration.disk).tune(topology.devices), drift: false, at: now)
+        var devices = topology.devices
+        if let coldplug {
+            let sessions = Set(topology.sessions.map(\.number))
+            devices = coldplug.compactMap { scanner.readDevice(hctl: $0, iscsiSessions: sessions) }
+        }
+        knownDevices = Self.disksByDevice(devices)
+        report(tuning: DiskTuner(sysfs: options.sysfs, policy: configuration.disk).tune(devices), drift: false, at: now)
         tuneSessions(at: now)
         topology = scanner.scan()
         report(recovery.update(topology, at: now), at: now)
