@@ -148,6 +148,12 @@ scenario_e_poweroff() {
 	else
 		not_ok "$name: no I/O errors on the console" "$errors"
 	fi
+	# systemd's status lines are coloured: strip the escapes before matching unit names.
+	if sed 's/\x1b\[[0-9;]*m//g' "$RUN_DIR/poweroff.log" | grep -qE 'Stopp(ing|ed) iscsid\.'; then
+		not_ok "$name: the shutdown transaction leaves iscsid running" "systemd stopped iscsid before / was read-only"
+	else
+		ok "$name: the shutdown transaction leaves iscsid running"
+	fi
 	if grep -q 'reboot: Power down' "$RUN_DIR/poweroff.log"; then
 		ok "$name: the kernel powered down"
 	else
