@@ -394,6 +394,14 @@ import Testing
         #expect(try Self.item("node-record", items).verdict == .ok)
     }
 
+    @Test func recordMadeWithoutDiscoveryHasTpgtMinusOneAndIsFound() throws {
+        // `iscsiadm -m node -o new -T … -p …` (the fix `check` prints) records the portal with tpgt -1.
+        let manual = "etc/iscsi/nodes/\(Self.target)/10.0.0.1,3260,-1/default"
+        let items = try Self.audit(try Self.changed([Self.nodePath: nil, manual: Self.nodeRecord()]))
+        #expect(try Self.item("node-record", items).detail.contains("/\(manual)"))
+        #expect(try Self.item("node-record", items).verdict == .ok)
+    }
+
     // MARK: live session, disks, service
 
     @Test func liveRecoveryTimeoutTooShortFails() throws {

@@ -74,6 +74,24 @@ struct RecoveryTrackerTests {
         #expect(tracker.openEpisodes.first?.startedBeforeObservation == true)
     }
 
+    @Test func aNewSessionFreeWhileLoggingInIsNoOutage() throws {
+        let tree = try FixtureTree.healthyDisklessClient()
+        var tracker = RecoveryTracker()
+        _ = tracker.update(tree.scanner.scan(), at: TestClock.at(0))
+        // The kernel creates a session FREE and makes it LOGGED_IN when the login completes; its
+        // disks appear only after that.
+        try tree.addISCSISession(number: 2, host: 3, luns: [])
+        try tree.setAttribute("class/iscsi_session/session2/state", "FREE")
+        #expect(tracker.update(tree.scanner.scan(), at: TestClock.at(1)).isEmpty)
+        try tree.setAttribute("class/iscsi_session/session2/state", "LOGGED_IN")
+        #expect(tracker.update(tree.scanner.scan(), at: TestClock.at(2)).isEmpty)
+        #expect(tracker.open.isEmpty)
+        // The same state after LOGGED_IN is a loss.
+        try tree.setAttribute("class/iscsi_session/session2/state", "FREE")
+        let lost = tracker.update(tree.scanner.scan(), at: TestClock.at(3))
+        #expect(lost.map(\.kind) == [.sessionFailed, .ioFailing])
+    }
+
     @Test func vanishedSessionClosesItsEpisode() throws {
         let tree = try FixtureTree()
         try tree.addISCSISession(number: 3, host: 4, phase: .failed)

@@ -89,7 +89,9 @@ public struct RecoveryTracker: Sendable {
         var lossSigns: [String] = []
         switch state {
         case .failed: recoverySigns.append("session FAILED")
-        case .free: lossSigns.append("session FREE (recovery timed out)")
+        // A new session is FREE until its login completes: only FREE after LOGGED_IN or FAILED is a loss.
+        case .free where previousState == "LOGGED_IN" || previousState == "FAILED" || open[session.number] != nil:
+            lossSigns.append("session FREE (recovery timed out)")
         default: break
         }
         if case .value(.recovery(let hostState)) = host?.state { recoverySigns.append("\(host!.name) \(hostState)") }
