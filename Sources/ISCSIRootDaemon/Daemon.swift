@@ -107,7 +107,10 @@ public enum Daemon {
             }
         }
         engine.start(coldplug: coldplug, kernelBacklog: kernelLog?.backlog ?? [], at: .now)
-        engine.emit(HealthEvent(.started, "iscsi-rootd started: \(deviceEvents), \(sessionEvents); \(engine.statusLine)",
+        let memory = ProcessHygiene.memoryUsage()
+        if let memory { engine.noteMemory(memory) }
+        let memoryText = memory.map { "; \($0.lockedKiB / 1024) MiB locked" } ?? ""
+        engine.emit(HealthEvent(.started, "iscsi-rootd started: \(deviceEvents), \(sessionEvents); \(engine.statusLine)\(memoryText)",
                                 fields: [:], at: .now))
         engine.writeState(at: .now)
         _ = notifier.ready(status: engine.statusLine)

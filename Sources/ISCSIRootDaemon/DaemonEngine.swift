@@ -372,6 +372,12 @@ struct DaemonEngine {
 
     var statusLine: String { lastStatusLine }
 
+    /// Notes the process's locked and resident memory in the state file.
+    mutating func noteMemory(_ usage: ProcessHygiene.MemoryUsage) {
+        state.lockedKiB = usage.lockedKiB
+        state.residentKiB = usage.residentKiB
+    }
+
     static func metadata(_ fields: [JournalField: String]) -> Logger.Metadata {
         Dictionary(uniqueKeysWithValues: fields.map { ($0.key.rawValue, Logger.MetadataValue.string($0.value)) })
     }

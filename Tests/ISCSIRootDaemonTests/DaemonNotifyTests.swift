@@ -23,6 +23,10 @@ struct DaemonNotifyTests {
         try daemon.wait(for: "three WATCHDOG=1 pings") {
             daemon.datagrams.filter { $0.split(separator: "\n").contains("WATCHDOG=1") }.count >= 3
         }
+        // The state file tells how much memory the daemon locked (mlockall works as root).
+        let memory = try daemon.state()["memory"]
+        #expect((memory?["locked_kib"]?.intValue ?? 0) > 0, "\(String(describing: memory))")
+        #expect((memory?["resident_kib"]?.intValue ?? 0) > 0)
         #expect(daemon.stop() == 0)
     }
 

@@ -25,6 +25,9 @@ public struct DaemonState: Sendable {
     public var corrections = 0
     public var tuningFailures = 0
     public var auditProblems: [String] = []
+    /// VmLck and VmRSS in KiB, read once the daemon is up (it locks all its memory).
+    public var lockedKiB: Int?
+    public var residentKiB: Int?
     /// Newest last.
     public var recentEvents: [HealthEvent] = []
 
@@ -75,6 +78,7 @@ public struct DaemonState: Sendable {
             ("corrections", .int(corrections)),
             ("tuning_failures", .int(tuningFailures)),
             ("audit_problems", .array(auditProblems.map(JSONValue.string))),
+            ("memory", .object([("locked_kib", .optional(lockedKiB)), ("resident_kib", .optional(residentKiB))])),
             ("recent_events", .array(recentEvents.map { event in
                 .object([
                     ("time_usec", .int(Int(event.at.wallMicroseconds))),
