@@ -26,12 +26,14 @@ public struct NodeRecord: Sendable, Hashable {
 
     /// The record of a session's node: the per-iface file of the current layout, else the older
     /// single file per portal.
-    /// The portal directory is `address,port,tpgt`; a record made with `iscsiadm -m node -o new`
-    /// (no discovery) has tpgt -1, so any tpgt of the portal is taken when the exact one is missing.
+    /// The portal entry is `address,port,tpgt`; a record made with `iscsiadm -m node -o new` (no
+    /// discovery, tpgt unknown) is the single file `address,port`, so any entry of the portal is taken
+    /// when the exact one is missing.
     static func find(in system: FileTree, target: String, address: String, port: Int, tpgt: Int,
                      iface: String) -> NodeRecord? {
         for database in databases {
-            let portals = system.list("\(database)/\(target)").filter { $0.hasPrefix("\(address),\(port),") }
+            let portals = system.list("\(database)/\(target)")
+                .filter { $0 == "\(address),\(port)" || $0.hasPrefix("\(address),\(port),") }
             let exact = "\(address),\(port),\(tpgt)"
             for portalDirectory in [exact] + portals.filter { $0 != exact }.sorted() {
                 let portal = "\(database)/\(target)/\(portalDirectory)"
