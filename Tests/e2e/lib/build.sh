@@ -138,6 +138,40 @@ setup_root_client() {
 	chroot "$rootfs" sh /usr/share/doc/iscsi-rootd/examples/iscsi-root-node.sh "$ROOT_IQN" 10.0.2.2:3260 \
 		>> "$BUILD_LOG" 2>&1 || die "iscsi-root-node.sh failed in the guest (see $BUILD_LOG)"
 	cp "$examples/iscsid.service" "$rootfs/etc/systemd/system/iscsid.service"
+	# The boot NIC managed by systemd-networkd, as on Arch diskless clients, with the project's example
+	# (KeepConfiguration=yes; QEMU's own DHCP hands out the address the initramfs set, 10.0.2.15).
+	install -D -m 0644 "$examples/50-iscsi-root.network" "$rootfs/etc/systemd/network/50-iscsi-root.network"
+	chroot "$rootfs" systemctl enable systemd-networkd.service >> "$BUILD_LOG" 2>&1 ||
+		die "systemctl enable systemd-networkd.service failed in the guest (see $BUILD_LOG)"
+}
+
+# E2E_BREAK=NAME breaks one feature in the image on purpose, to show that the scenario proving it fails
+# (README: "Scenarios fail when the feature is broken").
+break_feature() {
+	local rootfs=$1
+	case ${E2E_BREAK:-} in
+	'') return 0 ;;
+	daemon-masked) ln -sf /dev/null "$rootfs/etc/systemd/system/iscsi-rootd.service" ;;
+	scheduler) printf '[Disk]\nScheduler=mq-deadline\n' > "$rootfs/etc/iscsi-rootd.conf.d/90-break.conf" ;;
+	stall-threshold) printf '[Disk]\nStallThreshold=3600\n' > "$rootfs/etc/iscsi-rootd.conf.d/90-break.conf" ;;
+	kernel-log)
+		mkdir -p "$rootfs/etc/systemd/system/iscsi-rootd.service.d"
+		printf '[Service]\nExecStart=\nExecStart=/usr/bin/iscsi-rootd run --kernel-log none\n' \
+			> "$rootfs/etc/systemd/system/iscsi-rootd.service.d/90-break.conf"
+		;;
+	unhardened)
+		mkdir -p "$rootfs/etc/systemd/system/iscsi-rootd.service.d"
+		printf '%s\n' '[Service]' ProtectSystem=no ProtectHome=no PrivateTmp=no PrivateDevices=no NoNewPrivileges=no \
+			SystemCallFilter= RestrictAddressFamilies= CapabilityBoundingSet=CAP_SYS_ADMIN \
+			> "$rootfs/etc/systemd/system/iscsi-rootd.service.d/90-break.conf"
+		;;
+	keepconfiguration) sed -i '/^KeepConfiguration=/d' "$rootfs/etc/systemd/network/50-iscsi-root.network" ;;
+	dropins)
+		rm -r "$rootfs/etc/systemd/system/iscsid.service" "$rootfs/usr/lib/systemd/system/iscsid.service.d" \
+			"$rootfs/usr/lib/systemd/system/iscsid.socket.d"
+		;;
+	*) die "unknown E2E_BREAK=$E2E_BREAK (daemon-masked scheduler stall-threshold kernel-log unhardened keepconfiguration dropins)" ;;
+	esac
 }
 
 # Settings of the diskless client and the e2e agent.
@@ -159,6 +193,14 @@ configure_guest() {
 	install -D -m 0644 "$E2E_DIR/guest/e2e-agent.service" "$rootfs/etc/systemd/system/e2e-agent.service"
 	mkdir -p "$rootfs/etc/systemd/system/multi-user.target.wants"
 	ln -sf /etc/systemd/system/e2e-agent.service "$rootfs/etc/systemd/system/multi-user.target.wants/"
+	# The journal in /run: it stays readable and keeps its timestamps while the root disk stalls or dies
+	# (h-dead-root), and journald never blocks on the disk under test.
+	mkdir -p "$rootfs/etc/systemd/journald.conf.d"
+	printf '[Journal]\nStorage=volatile\n' > "$rootfs/etc/systemd/journald.conf.d/50-e2e.conf"
+	# A scheduler written into sysfs sends no uevent, so only the daemon's drift sweep sees it; every 2 s
+	# instead of 60 s, so b-drift can wait for it.
+	mkdir -p "$rootfs/etc/iscsi-rootd.conf.d"
+	printf '[Disk]\nVerifyInterval=2\n' > "$rootfs/etc/iscsi-rootd.conf.d/50-e2e.conf"
 }
 
 # Copies only the guest's modules (350 MB for all of them) and indexes them.
@@ -200,7 +242,7 @@ build_image() {
 	local key stage
 	key=$( {
 		(cd "$E2E_DIR" && find run lib guest -type f | LC_ALL=C sort | xargs sha256sum)
-		echo "base $BASE_DIR kernel $KERNEL_DEB initiator $INITIATOR"
+		echo "base $BASE_DIR kernel $KERNEL_DEB initiator $INITIATOR break ${E2E_BREAK:-}"
 		sha256sum /bin/busybox
 		project_files
 	} | sha256sum | cut -c1-16)
@@ -219,6 +261,7 @@ build_image() {
 	install_modules "$stage/root"
 	install_project_into "$stage/root"
 	setup_root_client "$stage/root"
+	break_feature "$stage/root"
 	build_initramfs "$stage/root" "$stage/initrd.img"
 	mke2fs -q -t ext4 -d "$stage/root" -L root "$stage/root.img" "$IMAGE_SIZE" >> "$BUILD_LOG" 2>&1 ||
 		die "mke2fs -d failed (see $BUILD_LOG)"

@@ -20,12 +20,16 @@ read_daemon_journal() {
 	DAEMON_JOURNAL=$GUEST_OUT
 }
 
-# journal_count SUBJECT [SINCE]: how many of the daemon's entries have that catalog entry's MESSAGE_ID
-# (logged at or after the guest's epoch second SINCE).
+# journal_entries SUBJECT [SINCE]: the daemon's entries with that catalog entry's MESSAGE_ID (logged at or
+# after the guest's epoch second SINCE), one compact JSON object a line.
+journal_entries() {
+	echo "$DAEMON_JOURNAL" | jq -c --arg id "$(message_id "$1")" --argjson since "${2:-0}" \
+		'select(.MESSAGE_ID == $id and (.__REALTIME_TIMESTAMP | tonumber) >= $since * 1000000)' 2> /dev/null || true
+}
+
+# journal_count SUBJECT [SINCE]: how many of them.
 journal_count() {
-	echo "$DAEMON_JOURNAL" | jq --arg id "$(message_id "$1")" --argjson since "${2:-0}" \
-		'select(.MESSAGE_ID == $id and (.__REALTIME_TIMESTAMP | tonumber) >= $since * 1000000)' 2> /dev/null |
-		grep -c '^{' || true
+	journal_entries "$@" | grep -c '^{' || true
 }
 
 # daemon_check NAME FUNCTION [ARGUMENTS...]: FUNCTION NAME ARGUMENTS... if the daemon is in the guest.
@@ -119,33 +123,169 @@ assert_journal_message_ids() {
 	fi
 }
 
-# A scheduler changed behind the daemon's back is set back to none and reported in the journal.
+# A scheduler changed behind the daemon's back is set back to none and reported in the journal. Writing
+# queue/scheduler sends no uevent, so the daemon's drift sweep finds it: within VerifyInterval (2 s, set by
+# configure_guest) plus 3 s.
 assert_drift_corrected() {
-	local waited=0
+	local waited=0 since
+	guest "date +%s" || true
+	since=$GUEST_OUT
 	guest "echo mq-deadline > /sys/block/sda/queue/scheduler" || { not_ok "$1" "cannot write the scheduler: $GUEST_OUT"; return; }
 	until guest "grep -q '\[none\]' /sys/block/sda/queue/scheduler"; do
 		((++waited < 10)) || { not_ok "$1" "scheduler still not none 5 s after setting mq-deadline"; return; }
 		sleep 0.5
 	done
 	read_daemon_journal
-	if (($(journal_count "iSCSI disk setting changed by someone else and corrected") >= 1)); then
+	local entry
+	entry=$(journal_entries "iSCSI disk setting changed by someone else and corrected" "$since" |
+		jq -r 'select(.DEVICE == "sda" and .SETTING == "scheduler" and .OLD_VALUE == "mq-deadline" and .NEW_VALUE == "none") | .MESSAGE' | head -n 1)
+	if [[ -n $entry ]]; then
+		note "journal: $entry"
 		ok "$1"
 	else
-		not_ok "$1" "corrected, but no journal entry 'iSCSI disk setting changed by someone else and corrected'"
+		not_ok "$1" "corrected, but no entry 'changed by someone else and corrected' with DEVICE=sda SETTING=scheduler OLD_VALUE=mq-deadline NEW_VALUE=none: $(journal_entries "iSCSI disk setting changed by someone else and corrected" "$since" | head -n 1 | head -c 300)"
 	fi
 }
 
-# The outage in the journal, logged at or after the guest's epoch second $2. The guest's root session has
-# NOPs off (the recommended setting), so the kernel keeps it LOGGED_IN and the outage shows as an I/O stall.
-assert_outage_reported() {
+# assert_recovery_reported NAME SINCE SESSION: sessionFailed, then sessionRecovered with DURATION_USEC.
+assert_recovery_reported() {
 	read_daemon_journal
-	local stalled cleared
-	stalled=$(journal_count "I/O to an iSCSI disk is stalled" "$2")
-	cleared=$(journal_count "I/O to an iSCSI disk flows again" "$2")
-	if ((stalled >= 1 && cleared >= 1)); then
+	local failed recovered
+	failed=$(journal_entries "iSCSI session failed; I/O waits for recovery" "$2" |
+		jq -r --arg s "$3" 'select(.ISCSI_SESSION == $s) | .__REALTIME_TIMESTAMP' | head -n 1)
+	recovered=$(journal_entries "iSCSI session recovered" "$2" |
+		jq -r --arg s "$3" --arg after "${failed:-0}" 'select(.ISCSI_SESSION == $s and (.__REALTIME_TIMESTAMP | tonumber) > ($after | tonumber) and (.DURATION_USEC // "" | test("^[0-9]+$"))) | .DURATION_USEC' | head -n 1)
+	if [[ -n $failed && -n $recovered ]]; then
+		note "$3 recovered after $((recovered / 1000)) ms (DURATION_USEC)"
 		ok "$1"
 	else
-		not_ok "$1" "entries since the outage: $stalled 'I/O to an iSCSI disk is stalled', $cleared 'I/O to an iSCSI disk flows again'"
+		not_ok "$1" "$3: failed entry ${failed:-missing}, recovered entry with DURATION_USEC ${recovered:-missing}"
+	fi
+}
+
+# assert_stall_in_time NAME STOP_UPTIME: the first "I/O to an iSCSI disk is stalled" entry for sda after the
+# guest's uptime STOP_UPTIME (its monotonic clock) came at most StallThreshold (5 s) + 1 s later.
+assert_stall_in_time() {
+	read_daemon_journal
+	local entry delay
+	entry=$(journal_entries "I/O to an iSCSI disk is stalled" |
+		jq -c --arg stop "$2" 'select(.DEVICE == "sda" and (.__MONOTONIC_TIMESTAMP | tonumber) >= ($stop | tonumber) * 1000000)' | head -n 1)
+	if [[ -z $entry ]]; then
+		not_ok "$1" "no stall entry for sda after the stop"
+		return
+	fi
+	delay=$(jq -r --arg stop "$2" '(.__MONOTONIC_TIMESTAMP | tonumber) / 1000000 - ($stop | tonumber) | . * 100 | round / 100' <<< "$entry")
+	note "root stall journaled $delay s after the stop: $(jq -r .MESSAGE <<< "$entry")"
+	if awk -v d="$delay" 'BEGIN { exit !(d <= 6.0) }' && jq -e '.INFLIGHT | tonumber > 0' <<< "$entry" > /dev/null 2>&1; then
+		ok "$1"
+	else
+		not_ok "$1" "after $delay s, INFLIGHT=$(jq -r .INFLIGHT <<< "$entry")"
+	fi
+}
+
+# assert_stall_cleared NAME SINCE: "I/O to an iSCSI disk flows again" for sda after its stall entry.
+assert_stall_cleared() {
+	local stalled cleared
+	stalled=$(journal_entries "I/O to an iSCSI disk is stalled" "$2" | jq -r 'select(.DEVICE == "sda") | .__REALTIME_TIMESTAMP' | head -n 1)
+	cleared=$(journal_entries "I/O to an iSCSI disk flows again" "$2" |
+		jq -r --arg after "${stalled:-0}" 'select(.DEVICE == "sda" and (.__REALTIME_TIMESTAMP | tonumber) > ($after | tonumber)) | .MESSAGE' | head -n 1)
+	if [[ -n $stalled && -n $cleared ]]; then
+		note "$cleared"
+		ok "$1"
+	else
+		not_ok "$1" "stall entry ${stalled:-missing}, 'flows again' entry after it ${cleared:-missing}"
+	fi
+}
+
+# assert_status_critical NAME [SESSION] DISK: `status --json` exits 2, overall critical, with critical
+# findings for SESSION (if given) and DISK.
+assert_status_critical() {
+	local status=0 subjects
+	guest "iscsi-rootd status --json" || status=$?
+	subjects=$(echo "$GUEST_OUT" | jq -r '.findings[] | select(.severity == "critical") | .subject' 2> /dev/null | paste -sd ' ')
+	if ((status == 2)) && echo "$GUEST_OUT" | jq -e '.overall == "critical"' > /dev/null 2>&1 &&
+		[[ -z $2 || " $subjects " == *" $2 "* ]] && [[ " $subjects " == *" $3 "* ]]; then
+		ok "$1"
+	else
+		not_ok "$1" "exit $status, critical findings for: ${subjects:-none}; $(echo "$GUEST_OUT" | jq -c '[.findings[] | .message]' 2> /dev/null | head -c 200)"
+	fi
+}
+
+# assert_no_root_finding NAME: no finding of `status --json` concerns sda or the root's session.
+assert_no_root_finding() {
+	guest "iscsi-rootd status --json" || true
+	local about_root
+	about_root=$(echo "$GUEST_OUT" | jq -r '.root.session as $s | .findings[] | select(.subject == "sda" or .subject == $s) | .message' 2> /dev/null)
+	if echo "$GUEST_OUT" | jq -e '.root.disk == "sda"' > /dev/null 2>&1 && [[ -z $about_root ]]; then
+		ok "$1"
+	else
+		not_ok "$1" "${about_root:-no root in status --json}"
+	fi
+}
+
+# assert_io_failing_reported NAME SINCE SESSION
+assert_io_failing_reported() {
+	read_daemon_journal
+	local entry
+	entry=$(journal_entries "iSCSI recovery timed out; I/O is failing" "$2" | jq -r --arg s "$3" 'select(.ISCSI_SESSION == $s) | "\(.PRIORITY) \(.MESSAGE)"' | head -n 1)
+	if [[ -n $entry ]]; then
+		note "journal: $entry"
+		ok "$1"
+	else
+		not_ok "$1" "no such entry for $3"
+	fi
+}
+
+# assert_status_text NAME TEXT: the unit's STATUS= contains TEXT.
+assert_status_text() {
+	guest "systemctl show -p StatusText --value iscsi-rootd.service" || true
+	if [[ $GUEST_OUT == *"$2"* ]]; then
+		note "STATUS=$GUEST_OUT"
+		ok "$1"
+	else
+		not_ok "$1" "STATUS=$GUEST_OUT"
+	fi
+}
+
+# assert_check_item NAME ID: `check --json` has item ID with verdict ok.
+assert_check_item() {
+	guest "iscsi-rootd check --json" || true
+	local item
+	item=$(echo "$GUEST_OUT" | jq -r --arg id "$2" '.items[] | select(.id == $id) | "\(.verdict): \(.detail)"' 2> /dev/null)
+	if [[ $item == ok:* ]]; then
+		note "check $2 $item"
+		ok "$1"
+	else
+		not_ok "$1" "${item:-no item $2}"
+	fi
+}
+
+# assert_damage_reported NAME SINCE: a "file system damaged" entry for / since SINCE.
+assert_damage_reported() {
+	read_daemon_journal
+	local entry
+	entry=$(journal_entries "File system on an iSCSI disk damaged; writes are lost until reboot" "$2" |
+		jq -r 'select(.MOUNT_POINT == "/") | "\(.PRIORITY) \(.MESSAGE)"' | head -n 1)
+	if [[ -n $entry ]]; then
+		note "journal: $entry"
+		ok "$1"
+	else
+		not_ok "$1" "no entry with MOUNT_POINT=/ (entries: $(journal_count "File system on an iSCSI disk damaged; writes are lost until reboot" "$2"))"
+	fi
+}
+
+# assert_kernel_errors_correlated NAME SINCE SESSION: "Kernel storage error" entries carry KERNEL_SEQNUM,
+# DEVICE=sda, ISCSI_SESSION=SESSION and MOUNT_POINT=/.
+assert_kernel_errors_correlated() {
+	local all correlated
+	all=$(journal_count "Kernel storage error on an iSCSI disk" "$2")
+	correlated=$(journal_entries "Kernel storage error on an iSCSI disk" "$2" |
+		jq -c --arg s "$3" 'select((.KERNEL_SEQNUM // "" | test("^[0-9]+$")) and .DEVICE == "sda" and .ISCSI_SESSION == $s and .MOUNT_POINT == "/")')
+	if [[ -n $correlated ]]; then
+		note "$(grep -c '^{' <<< "$correlated") of $all kernel entries fully correlated, e.g. $(head -n 1 <<< "$correlated" | jq -r '.MESSAGE')"
+		ok "$1"
+	else
+		not_ok "$1" "$all kernel storage entries, none with all four fields: $(journal_entries "Kernel storage error on an iSCSI disk" "$2" | head -n 1 | jq -c '{MESSAGE, KERNEL_SEQNUM, DEVICE, ISCSI_SESSION, MOUNT_POINT}' 2> /dev/null)"
 	fi
 }
 
@@ -156,7 +296,7 @@ assert_hot_added_lun_tuned() {
 	guest "ls /sys/block" || true
 	known=$(echo "$GUEST_OUT" | grep '^sd' | paste -sd ' ')
 	truncate -s 64M "$RUN_DIR/extra.img"
-	target_add_lun 1 2 "$RUN_DIR/extra.img" || { not_ok "$1" "tgtadm could not add LUN 2"; return; }
+	target_add_lun 2 "$RUN_DIR/extra.img" || { not_ok "$1" "tgtadm could not add LUN 2"; return; }
 	if ! guest -t 30 "iscsiadm -m session -R > /dev/null && /usr/local/lib/e2e/tuned-delay $known"; then
 		not_ok "$1" "no new disk after the rescan: $GUEST_OUT"
 		return

@@ -3,79 +3,113 @@
 # client of the guest agent (guest/agent). Sourced by Tests/e2e/run.
 
 BOOT_TIMEOUT=240
+# Two tgtd processes, so an outage of the data LUN (SIGSTOP of its tgtd) leaves the root alone: the root
+# target on 127.0.0.1:3260 (management port 0), the data target on 127.0.0.1:3261 (management port 1).
 TGTD_PID=
+DATA_TGTD_PID=
+DATA_PORTAL=10.0.2.2:3261
 QEMU_PID=
 AGENT_READER_PID=
 AGENT_FD=
 AGENT_SEQ=0
 
-# Starts tgtd with two targets: the root LUN (a fresh copy of the image) and an empty data LUN.
+# Starts both tgtds: the root LUN (a fresh copy of the image) and an empty data LUN.
 start_target() {
 	stop_stale_target
 	cp --sparse=always "$IMAGE_DIR/root.img" "$RUN_DIR/root.img"
 	truncate -s 256M "$RUN_DIR/data.img"
-	tgtd -f --iscsi portal=127.0.0.1:3260 > "$RUN_DIR/tgtd.log" 2>&1 &
-	TGTD_PID=$!
-	echo "$TGTD_PID" > "$CACHE/tgtd.pid"
-	local waited=0
-	until tgtadm --lld iscsi --op show --mode target > /dev/null 2>&1; do
-		kill -0 "$TGTD_PID" 2> /dev/null || die "tgtd exited: $(tail -n 3 "$RUN_DIR/tgtd.log")"
-		((++waited < 50)) || die "tgtd did not answer tgtadm within 10 s"
-		sleep 0.2
-	done
-	add_target 1 "$ROOT_IQN" "$RUN_DIR/root.img"
-	add_target 2 "$DATA_IQN" "$RUN_DIR/data.img"
+	TGTD_PID=$(start_tgtd 0 3260)
+	DATA_TGTD_PID=$(start_tgtd 1 3261)
+	echo "$TGTD_PID $DATA_TGTD_PID" > "$CACHE/tgtd.pid"
+	add_target 0 1 "$ROOT_IQN" "$RUN_DIR/root.img"
+	add_target 1 2 "$DATA_IQN" "$RUN_DIR/data.img"
 }
 
+# start_tgtd CONTROL PORT: a tgtd on 127.0.0.1:PORT managed through control port CONTROL; prints its pid.
+start_tgtd() {
+	local control=$1 port=$2 pid waited=0
+	tgtd -f -C "$control" --iscsi portal=127.0.0.1:"$port" > "$RUN_DIR/tgtd-$port.log" 2>&1 &
+	pid=$!
+	until tgtadm -C "$control" --lld iscsi --op show --mode target > /dev/null 2>&1; do
+		kill -0 "$pid" 2> /dev/null || die "tgtd on port $port exited: $(tail -n 3 "$RUN_DIR/tgtd-$port.log")"
+		((++waited < 50)) || die "tgtd on port $port did not answer tgtadm within 10 s"
+		sleep 0.2
+	done
+	echo "$pid"
+}
+
+# add_target CONTROL TID IQN IMAGE
 add_target() {
-	local tid=$1 iqn=$2 image=$3
-	if ! tgtadm --lld iscsi --op new --mode target --tid "$tid" -T "$iqn" ||
-		! target_add_lun "$tid" 1 "$image" ||
-		! tgtadm --lld iscsi --op bind --mode target --tid "$tid" -I ALL; then
+	local control=$1 tid=$2 iqn=$3 image=$4
+	if ! tgtadm -C "$control" --lld iscsi --op new --mode target --tid "$tid" -T "$iqn" ||
+		! tgtadm -C "$control" --lld iscsi --op new --mode logicalunit --tid "$tid" --lun 1 -b "$image" ||
+		! tgtadm -C "$control" --lld iscsi --op bind --mode target --tid "$tid" -I ALL; then
 		die "tgtadm could not set up target $tid ($iqn)"
 	fi
 }
 
-# target_add_lun TID LUN IMAGE: a new LUN at a running target (the guest sees it after a rescan).
+# target_add_lun LUN IMAGE: a new LUN at the running root target (the guest sees it after a rescan).
 target_add_lun() {
-	tgtadm --lld iscsi --op new --mode logicalunit --tid "$1" --lun "$2" -b "$3"
+	tgtadm -C 0 --lld iscsi --op new --mode logicalunit --tid 1 --lun "$1" -b "$2"
+}
+
+# Closes the root session's TCP connection at the target: the guest sees a connection error at once,
+# which NOPs (off on the root session) would otherwise be needed for.
+target_drop_root_connection() {
+	local nexus
+	nexus=$(tgtadm -C 0 --lld iscsi --op show --mode target | awk '/I_T nexus:/ { print $3; exit }')
+	[[ -n $nexus ]] && tgtadm -C 0 --lld iscsi --op delete --mode conn --tid 1 --sid "$nexus" --cid 0
 }
 
 # tgtd ignores SIGTERM: it leaves when its targets and then the system are deleted.
 stop_target() {
-	[[ -n $TGTD_PID ]] || return 0
-	local tid waited=0
-	kill -CONT "$TGTD_PID" 2> /dev/null || true
-	for tid in 1 2; do
-		tgtadm --lld iscsi --op delete --mode target --tid "$tid" --force > /dev/null 2>&1 || true
+	local pid control=0 waited
+	for pid in $TGTD_PID $DATA_TGTD_PID; do
+		kill -CONT "$pid" 2> /dev/null || true
+		tgtadm -C "$control" --lld iscsi --op delete --mode target --tid $((control + 1)) --force > /dev/null 2>&1 || true
+		tgtadm -C "$control" --op delete --mode system > /dev/null 2>&1 || true
+		waited=0
+		while kill -0 "$pid" 2> /dev/null && ((++waited < 50)); do
+			sleep 0.2
+		done
+		kill -KILL "$pid" 2> /dev/null || true
+		wait "$pid" 2> /dev/null || true
+		control=$((control + 1))
 	done
-	tgtadm --op delete --mode system > /dev/null 2>&1 || true
-	while kill -0 "$TGTD_PID" 2> /dev/null && ((++waited < 50)); do
-		sleep 0.2
-	done
-	kill -KILL "$TGTD_PID" 2> /dev/null || true
-	wait "$TGTD_PID" 2> /dev/null || true
 	rm -f "$CACHE/tgtd.pid"
 	TGTD_PID=
+	DATA_TGTD_PID=
 }
 
-# A tgtd left by an earlier run that was killed is stopped; anything else on port 3260 is an error.
+# tgtds left by an earlier run that was killed are stopped; anything else on the ports is an error.
 stop_stale_target() {
-	local pid
-	pid=$(cat "$CACHE/tgtd.pid" 2> /dev/null || true)
-	if [[ -n $pid && $(cat "/proc/$pid/comm" 2> /dev/null) == tgtd ]]; then
-		note "stopping tgtd $pid left by an earlier run"
-		TGTD_PID=$pid
-		stop_target
-	fi
-	if (exec 3<> /dev/tcp/127.0.0.1/3260) 2> /dev/null; then
-		die "127.0.0.1:3260 is already in use by another process"
-	fi
+	local pid port
+	for pid in $(cat "$CACHE/tgtd.pid" 2> /dev/null || true); do
+		if [[ $(cat "/proc/$pid/comm" 2> /dev/null) == tgtd ]]; then
+			note "stopping tgtd $pid left by an earlier run"
+			kill -CONT "$pid"
+			tgtadm -C 0 --op delete --mode system > /dev/null 2>&1 || true
+			tgtadm -C 1 --op delete --mode system > /dev/null 2>&1 || true
+			sleep 1
+			kill -KILL "$pid" 2> /dev/null || true
+		fi
+	done
+	rm -f "$CACHE/tgtd.pid"
+	for port in 3260 3261; do
+		if (exec 3<> /dev/tcp/127.0.0.1/$port) 2> /dev/null; then
+			die "127.0.0.1:$port is already in use by another process"
+		fi
+	done
 }
 
 # Boots the guest; the serial console goes to console.log, the agent's port to agent.log.
 start_vm() {
 	rm -f "$RUN_DIR/agent.in" "$RUN_DIR/agent.out"
+	# The logs of an earlier boot of this run are kept as console.1.log, agent.1.log.
+	local log
+	for log in console agent; do
+		[[ ! -s $RUN_DIR/$log.log ]] || mv "$RUN_DIR/$log.log" "$RUN_DIR/$log.1.log"
+	done
 	mkfifo "$RUN_DIR/agent.in" "$RUN_DIR/agent.out"
 	: > "$RUN_DIR/agent.log"
 	cat "$RUN_DIR/agent.out" >> "$RUN_DIR/agent.log" &
@@ -174,11 +208,20 @@ guest_disk_of_target() {
 	GUEST_DISK=$GUEST_OUT
 }
 
-# Logs the guest in to the data LUN's target (its own session, so its recovery_tmo can differ from the root's).
+# Logs the guest in to the data LUN's target: its own session (so its recovery_tmo can be short without
+# touching the root's), with NOPs on in its node record (5/5 s), so the kernel notices an outage by itself.
 guest_login_data() {
-	guest "iscsiadm -m node -o new -T $DATA_IQN -p 10.0.2.2:3260 > /dev/null && iscsiadm -m node -T $DATA_IQN -p 10.0.2.2:3260 --login"
+	local node="iscsiadm -m node -T $DATA_IQN -p $DATA_PORTAL"
+	guest "$node -o new > /dev/null && $node -o update -n node.conn[0].timeo.noop_out_interval -v 5 &&" \
+		"$node -o update -n node.conn[0].timeo.noop_out_timeout -v 5 && $node --login"
 }
 
 guest_logout_data() {
-	guest "iscsiadm -m node -T $DATA_IQN -p 10.0.2.2:3260 --logout && iscsiadm -m node -o delete -T $DATA_IQN -p 10.0.2.2:3260"
+	guest "iscsiadm -m node -T $DATA_IQN -p $DATA_PORTAL --logout && iscsiadm -m node -o delete -T $DATA_IQN -p $DATA_PORTAL"
+}
+
+# Sets GUEST_SESSION (e.g. session2) to the guest's session to target IQN.
+guest_session_of_target() {
+	guest "for s in /sys/class/iscsi_session/session*; do [ \"\$(cat \$s/targetname)\" = $1 ] && echo \${s##*/}; done" || true
+	GUEST_SESSION=$GUEST_OUT
 }
