@@ -116,7 +116,8 @@ public enum Daemon {
         _ = notifier.ready(status: engine.statusLine)
 
         let watchdog = Notifier.watchdogInterval()
-        let tick = [options.pollInterval / 2, .milliseconds(500), watchdog.map { $0 / 2 }].compactMap { $0 }.min()!
+        // The loop's clock: timers (polls, I/O samples, drift sweeps, the watchdog) are checked each tick.
+        let tick = [options.pollInterval / 2, .milliseconds(250), watchdog.map { $0 / 2 }].compactMap { $0 }.min()!
         let ticker = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: max(tick, .milliseconds(20)))

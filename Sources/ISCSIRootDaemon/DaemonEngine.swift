@@ -225,8 +225,9 @@ struct DaemonEngine {
         return somethingIsWrong ? min(base, .seconds(1)) : base
     }
 
-    /// I/O counters are read at least every second so a stall is seen within StallThreshold + 1 s.
-    var ioSampleInterval: Duration { min(options.pollInterval, .seconds(1)) }
+    /// I/O counters are read every half second: with the loop's quarter-second tick a stall is
+    /// reported at most StallThreshold + 0.75 s after the last completion.
+    var ioSampleInterval: Duration { min(options.pollInterval, .milliseconds(500)) }
 
     private var somethingIsWrong: Bool {
         if !recovery.open.isEmpty || !stallTracker.stalls.isEmpty { return true }
