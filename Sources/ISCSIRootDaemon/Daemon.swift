@@ -47,7 +47,7 @@ public enum Daemon {
         var fallbackReason: String?
         if options.udev == .off {
             fallbackReason = "--udev off"
-        } else if options.sysfs.root != "/sys" && options.sysfs.root != "" {
+        } else if !options.watchesLiveSysfs {
             fallbackReason = "--sysfs \(options.sysfs.root) is not the live /sys"
         } else if !UdevMonitor.isUdevdRunning() {
             fallbackReason = "udevd is not running (/run/udev/control is missing)"
@@ -65,7 +65,7 @@ public enum Daemon {
         // Session events: NETLINK_ISCSI wakes the loop at once on connection errors.
         var listener: NetlinkISCSIListener?
         var sessionEvents = "netlink"
-        if options.sysfs.root == "/sys" || options.sysfs.root == "" {
+        if options.watchesLiveSysfs {
             do {
                 let netlink = try NetlinkISCSIListener()
                 listener = netlink

@@ -17,6 +17,10 @@ public struct DaemonOptions: Sendable {
     /// `/dev/kmsg`, or a file or pipe of records (tests); nil: no kernel log.
     public var kernelLog: String?
 
+    /// Whether `--sysfs` is the running kernel's /sys: only then do udev and NETLINK_ISCSI events
+    /// describe the tree being watched.
+    public var watchesLiveSysfs: Bool { sysfs.root == "/sys" || sysfs.root.isEmpty }
+
     public init(sysfs: FileTree, system: FileTree, configFile: String?, stateDirectory: String, udev: UdevMode,
                 pollInterval: Duration, kernelLog: String?) {
         self.sysfs = sysfs

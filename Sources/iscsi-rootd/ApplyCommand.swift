@@ -8,7 +8,8 @@ struct ApplyCommand: ParsableCommand {
         abstract: "Tune every iSCSI disk now: SCSI command timeout and I/O scheduler.",
         discussion: """
             Writes only what differs and reads it back. One line per disk and setting.
-            Exit codes: 0 every setting holds, 1 a setting failed, 2 usage or configuration error.
+            Exit codes: 0 every setting holds (with --dry-run: none would fail), 1 a setting failed, \
+            2 usage or configuration error.
             """
     )
 

@@ -50,6 +50,17 @@ struct StatusReportTests {
         #expect(text.contains(#""timeout":30"#))
     }
 
+    @Test func credentialsNeverAppearInTextOrJSON() throws {
+        let tree = try FixtureTree.healthyDisklessClient()
+        for attribute in ["username", "password", "username_in", "password_in"] {
+            try tree.setAttribute("class/iscsi_session/session1/\(attribute)", "s3cret-\(attribute)")
+        }
+        let status = report(tree)
+        for output in [status.text(color: false), status.json.serialized(pretty: true)] {
+            #expect(!output.contains("s3cret"))
+        }
+    }
+
     @Test func recoveryTimeoutOffIsMinusOneInJSON() throws {
         let tree = try FixtureTree.healthyDisklessClient()
         try tree.setAttribute("class/iscsi_session/session1/recovery_tmo", "off")

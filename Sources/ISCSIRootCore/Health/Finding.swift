@@ -31,6 +31,11 @@ public struct Finding: Sendable, Hashable {
     /// Whether it concerns `/`, `/usr` or swap.
     public let concernsRoot: Bool
 
+    /// `findings` with those concerning `/`, `/usr` or swap first, each group in its given order.
+    public static func rootFirst(_ findings: [Finding]) -> [Finding] {
+        findings.filter(\.concernsRoot) + findings.filter { !$0.concernsRoot }
+    }
+
     public init(_ severity: Severity, _ subject: String, _ message: String, concernsRoot: Bool = false) {
         self.severity = severity
         self.subject = subject
@@ -58,10 +63,7 @@ public struct HealthCheck: Sendable {
         for device in topology.iscsiDevices {
             findings += deviceFindings(device, topology: topology)
         }
-        return findings.enumerated().sorted { a, b in
-            if a.element.concernsRoot != b.element.concernsRoot { return a.element.concernsRoot }
-            return a.offset < b.offset
-        }.map(\.element)
+        return Finding.rootFirst(findings)
     }
 
     /// The worst severity among findings; OK when there are none.

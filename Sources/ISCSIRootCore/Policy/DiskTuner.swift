@@ -14,14 +14,6 @@ public enum TuningResult: Sendable, Hashable {
     case wouldChange(from: String, to: String)
     /// Not done, with the reason (errno text, the schedulers offered, "vanished" …).
     case failed(String)
-
-    /// Whether the setting holds afterwards (a dry run's pending change does not).
-    public var holds: Bool {
-        switch self {
-        case .unchanged, .changed: true
-        case .wouldChange, .failed: false
-        }
-    }
 }
 
 /// One line of `apply`: a disk, a setting, what happened.

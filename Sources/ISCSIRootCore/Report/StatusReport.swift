@@ -17,10 +17,7 @@ public struct StatusReport: Sendable {
         case .failure(let error): findings.append(Finding(.warning, "daemon", error.description))
         case nil: break
         }
-        self.findings = findings.enumerated().sorted { a, b in
-            if a.element.concernsRoot != b.element.concernsRoot { return a.element.concernsRoot }
-            return a.offset < b.offset
-        }.map(\.element)
+        self.findings = Finding.rootFirst(findings)
     }
 
     var daemonStatus: DaemonStatus? {
