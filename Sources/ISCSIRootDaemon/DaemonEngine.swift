@@ -123,7 +123,7 @@ struct DaemonEngine {
         for record in records {
             let events = damageTracker.observe(record, topology: topology, at: now, live: false)
             report(events, at: now)
-            if let signal = KernelStorageSignal(message: record.message) { counts[signal.kindName, default: 0] += 1 }
+            if record.isFromKernel, let signal = KernelStorageSignal(message: record.message) { counts[signal.kindName, default: 0] += 1 }
         }
         guard !counts.isEmpty else { return }
         let summary = counts.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key)" }.joined(separator: ", ")

@@ -98,8 +98,13 @@ public struct KernelLogError: Error, Sendable, CustomStringConvertible {
 struct RecordSplitter {
     private var pending: [UInt8] = []
 
+    /// A record is at most a few KiB (the kernel's limit is 8 KiB a read); a stream that sends
+    /// more without a line feed is not a kernel log, and what it sent is dropped, not kept forever.
+    static let maximumPending = 1 << 20
+
     mutating func feed(_ bytes: ArraySlice<UInt8>) {
         pending.append(contentsOf: bytes)
+        if pending.count > Self.maximumPending, !pending.contains(UInt8(ascii: "\n")) { pending.removeAll() }
     }
 
     /// Every complete record so far (a trailing line without a newline stays pending).

@@ -9,7 +9,7 @@ struct ApplyCommand: ParsableCommand {
         discussion: """
             Writes only what differs and reads it back. One line per disk and setting.
             Exit codes: 0 every setting holds (with --dry-run: none would fail), 1 a setting failed, \
-            2 usage or configuration error.
+            2 usage or configuration error, 3 the output could not be written.
             """
     )
 
@@ -29,7 +29,7 @@ struct ApplyCommand: ParsableCommand {
         }
         let outcomes = DiskTuner(sysfs: paths.sysfsTree, policy: configuration.disk).tune(topology.devices, dryRun: dryRun)
         let report = ApplyReport(outcomes: outcomes)
-        print(output.json ? report.json.serialized(pretty: true) : report.text, terminator: output.json ? "\n" : "")
+        try writeOutput(output.json ? report.json.serialized(pretty: true) + "\n" : report.text)
         if report.anyFailed { throw ExitCode(CommandExit.failed) }
     }
 }

@@ -10,7 +10,7 @@ struct CatalogCommand: ParsableCommand {
         shouldDisplay: false
     )
 
-    func run() {
-        print(MessageKind.catalog, terminator: "")
+    func run() throws {
+        try writeOutput(MessageKind.catalog)
     }
 }

@@ -8,7 +8,7 @@ struct CheckCommand: ParsableCommand {
         abstract: "Audit the boot and shutdown chain: fstab, iscsid survival, network, node record, tuning.",
         discussion: """
             Prints each link as ok, warn, fail or unknown, with the exact fix. Stops after the first item when \
-            / is not on iSCSI. Exit codes: 0 all ok, 1 warnings or unknowns, 2 failures.
+            / is not on iSCSI. Exit codes: 0 all ok, 1 warnings or unknowns, 2 failures, 3 the output could not be written.
             """
     )
 
@@ -22,7 +22,7 @@ struct CheckCommand: ParsableCommand {
                                    expectedTimeout: configuration.disk.timeout,
                                    expectedScheduler: configuration.disk.scheduler)
         let report = AuditReport(items: audit.run())
-        print(output.json ? report.json.serialized(pretty: true) : report.text, terminator: output.json ? "\n" : "")
+        try writeOutput(output.json ? report.json.serialized(pretty: true) + "\n" : report.text)
         if report.worst != .ok { throw ExitCode(report.worst.exitCode) }
     }
 }

@@ -25,6 +25,8 @@ struct IscsiRootd: AsyncParsableCommand {
     /// with the signals still blocked (an `async` main or `dispatchMain()` would leave it with an
     /// empty mask, and SIGTERM's default action would end the process before the daemon sees it).
     static func main() {
+        // A closed pipe is an error to report (EPIPE), never a silent death by SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         if CommandLine.arguments.dropFirst().first == "run" {
             SignalSource.blockHandledSignals()
             startupHygiene = ProcessHygiene.apply()
@@ -63,4 +65,6 @@ struct IscsiRootd: AsyncParsableCommand {
 enum CommandExit {
     static let failed: Int32 = 1
     static let usage: Int32 = 2
+    /// The output could not be written (closed pipe, full device).
+    static let outputLost: Int32 = 3
 }

@@ -1,3 +1,4 @@
+import Glibc
 import ArgumentParser
 import ISCSIRootCore
 
@@ -9,8 +10,8 @@ struct SystemPaths: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The system root for /etc and /proc.", valueName: "path"))
     var root = "/"
 
-    var sysfsTree: FileTree { FileTree(root: sysfs) }
-    var systemTree: FileTree { FileTree(root: root) }
+    var sysfsTree: FileTree { FileTree(root: absolutePath(sysfs)) }
+    var systemTree: FileTree { FileTree(root: absolutePath(root)) }
 
     func scanner() -> TopologyScanner {
         TopologyScanner(sysfs: sysfsTree, system: systemTree)
@@ -39,7 +40,7 @@ struct ConfigOptions: ParsableArguments {
     func load(root: FileTree) throws -> Configuration {
         var configuration: Configuration
         do {
-            configuration = try ConfigLoader(system: root).load(explicitFile: config)
+            configuration = try ConfigLoader(system: root).load(explicitFile: config.map(absolutePath))
         } catch {
             print("iscsi-rootd: configuration error: \(error)", to: &StandardError.stream)
             throw ExitCode(CommandExit.usage)
@@ -48,6 +49,16 @@ struct ConfigOptions: ParsableArguments {
         if let scheduler { configuration.disk.scheduler = scheduler }
         return configuration
     }
+}
+
+/// `path` made absolute against the working directory, so that every command resolves a relative
+/// `--sysfs`, `--root`, `--config` or `--state-dir` the same way.
+func absolutePath(_ path: String) -> String {
+    if path.hasPrefix("/") { return path }
+    guard let cwd = getcwd(nil, 0) else { return path }
+    defer { free(cwd) }
+    let directory = String(cString: cwd)
+    return (directory == "/" ? "" : directory) + "/" + path
 }
 
 /// `--json` for machine-readable output.

@@ -45,7 +45,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard let interval = parseSeconds(pollInterval), interval > .zero else {
-            throw ValidationError("--poll-interval wants seconds above 0, e.g. 5 or 0.5")
+            throw ValidationError("--poll-interval wants seconds above 0 and at most \(Configuration.maximumInterval.wholeSeconds), e.g. 5 or 0.5")
         }
         _ = interval
     }
@@ -63,7 +63,8 @@ struct RunCommand: AsyncParsableCommand {
             if case .failed = step.outcome { logger.warning("\(step)") } else { logger.info("\(step)") }
         }
         let options = DaemonOptions(
-            sysfs: paths.sysfsTree, system: paths.systemTree, configFile: config, stateDirectory: stateDir, udev: udev,
+            sysfs: paths.sysfsTree, system: paths.systemTree, configFile: config.map(absolutePath),
+            stateDirectory: absolutePath(stateDir), udev: udev,
             pollInterval: parseSeconds(pollInterval)!, kernelLog: kernelLog == "none" ? nil : kernelLog)
         let exit = await Daemon.run(options: options, signals: signals, logger: logger)
         if exit != .stopped { throw ExitCode(exit.rawValue) }

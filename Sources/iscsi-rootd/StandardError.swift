@@ -3,15 +3,47 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import ArgumentParser
+import ISCSIRootCore
+import SystemPackage
 
 /// Standard error as a `TextOutputStream`, for `print(…, to: &StandardError.stream)`.
 struct StandardError: TextOutputStream {
     nonisolated(unsafe) static var stream = StandardError()
 
     mutating func write(_ text: String) {
-        var bytes = Array(text.utf8)
-        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        _ = writeAll(2, text)
     }
+}
+
+/// Writes all of `text` to standard output with write(2), not through a stdio buffer whose
+/// failure at exit nobody sees. A closed pipe (EPIPE: SIGPIPE is ignored) or a full device
+/// (ENOSPC) ends the command with a message on stderr and exit 3, never a silent health code.
+func writeOutput(_ text: String) throws {
+    if let error = writeAll(1, text) {
+        print("iscsi-rootd: cannot write the output: \(error.symbolicName) (\(error))", to: &StandardError.stream)
+        throw ExitCode(CommandExit.outputLost)
+    }
+}
+
+/// Writes every byte of `text` to `fd`; the errno when that failed.
+private func writeAll(_ fd: Int32, _ text: String) -> Errno? {
+    let bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+        if written < 0 {
+            if errno == EINTR { continue }
+            if errno == EAGAIN {
+                var waiting = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&waiting, 1, 1000)
+                continue
+            }
+            return Errno(rawValue: errno)
+        }
+        offset += written
+    }
+    return nil
 }
 
 /// Whether standard output is a terminal (colour only then).

@@ -7,7 +7,7 @@ struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show the root chain, iSCSI sessions and disks, and whether they are healthy.",
-        discussion: "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (sysfs unreadable)."
+        discussion: "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (sysfs unreadable, or the output could not be written)."
     )
 
     @OptionGroup var paths: SystemPaths
@@ -19,13 +19,9 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try settings.load(root: paths.systemTree)
-        let daemon = DaemonStatus.read(stateDirectory: stateDir, system: paths.systemTree)
+        let daemon = DaemonStatus.read(stateDirectory: absolutePath(stateDir), system: paths.systemTree)
         let report = StatusReport(topology: paths.scanner().scan(), configuration: configuration, daemon: daemon)
-        if output.json {
-            print(report.json.serialized(pretty: true))
-        } else {
-            print(report.text(color: standardOutputIsTerminal), terminator: "")
-        }
+        try writeOutput(output.json ? report.json.serialized(pretty: true) + "\n" : report.text(color: standardOutputIsTerminal))
         if report.overall != .ok { throw ExitCode(Int32(report.overall.rawValue)) }
     }
 }

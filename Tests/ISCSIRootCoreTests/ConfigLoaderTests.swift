@@ -61,7 +61,7 @@ import Testing
         ("[Disk]\nTypes=0 x\n", 2, "Types= wants SCSI peripheral types"),
         ("[Disk]\nVerifyInterval=-1\n", 2, "VerifyInterval= wants seconds above 0"),
         ("[Disk]\nStallThreshold=1.2.3\n", 2, "StallThreshold= wants seconds"),
-        ("[Session]\nRecoveryTimeout=forever\n", 2, "RecoveryTimeout= wants whole seconds, 'off' or 'keep'"),
+        ("[Session]\nRecoveryTimeout=forever\n", 2, "RecoveryTimeout= wants whole seconds from 1 to 2147483647, 'off' or 'keep'"),
         ("[Session]\njunk line\n", 2, "expected Key=Value"),
         ("[Disk\n", 1, "malformed section header"),
     ])

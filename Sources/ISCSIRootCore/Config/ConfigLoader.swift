@@ -32,7 +32,8 @@ public struct ConfigLoader: Sendable {
     public func files(explicitFile: String? = nil) -> [String] {
         if let explicitFile { return [explicitFile] }
         var files: [String] = []
-        if system.exists(Self.mainFile) { files.append(system.path(Self.mainFile)) }
+        // Any entry counts: a dangling link, a loop or a directory is an error, as in a drop-in.
+        if system.hasEntry(Self.mainFile) { files.append(system.path(Self.mainFile)) }
         let dropIns = system.list(Self.dropInDirectory).filter { $0.hasSuffix(".conf") }.sorted()
         files += dropIns.map { system.path("\(Self.dropInDirectory)/\($0)") }
         return files
@@ -43,7 +44,7 @@ public struct ConfigLoader: Sendable {
         var configuration = Configuration()
         for file in files(explicitFile: explicitFile) {
             let text: String
-            switch FileTree(root: "").read(file) {
+            switch FileTree.absolute.read(file) {
             case .success(let contents): text = contents
             case .failure(let error): throw ConfigError(file: file, line: 0, message: "cannot read: \(error.reason)")
             }
@@ -57,7 +58,7 @@ public struct ConfigLoader: Sendable {
 enum ConfigParser {
     static func apply(_ text: String, file: String, to configuration: inout Configuration) throws(ConfigError) {
         var section: String?
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, rawLine) in text.textLines.enumerated() {
             let line = rawLine.trimmingWhitespace
             let number = index + 1
             func fail(_ message: String) -> ConfigError { ConfigError(file: file, line: number, message: message) }
@@ -77,7 +78,7 @@ enum ConfigParser {
             guard let section else { throw fail("'\(key)=' outside a section; put it under [Disk] or [Session]") }
             switch (section, key) {
             case ("Disk", "Timeout"):
-                guard let seconds = Int(value), (1...86400).contains(seconds) else {
+                guard let seconds = Int(bounded: value, in: 1...86400) else {
                     throw fail("Timeout= wants whole seconds from 1 to 86400, got '\(value)'")
                 }
                 configuration.disk.timeout = seconds
@@ -87,7 +88,7 @@ enum ConfigParser {
                 configuration.disk.scheduler = value
             case ("Disk", "Types"):
                 let words = value.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" })
-                let types = words.compactMap { Int($0) }.filter { (0...31).contains($0) }
+                let types = words.compactMap { Int(bounded: $0, in: 0...31) }
                 guard !words.isEmpty, types.count == words.count else {
                     throw fail("Types= wants SCSI peripheral types 0 to 31 separated by spaces, got '\(value)'")
                 }
@@ -98,7 +99,7 @@ enum ConfigParser {
                 configuration.stallThreshold = try duration(value, key: key, fail: fail)
             case ("Session", "RecoveryTimeout"):
                 guard let policy = RecoveryTimeoutPolicy(configValue: value) else {
-                    throw fail("RecoveryTimeout= wants whole seconds, 'off' or 'keep', got '\(value)'")
+                    throw fail("RecoveryTimeout= wants whole seconds from 1 to \(Configuration.maximumRecoveryTimeout), 'off' or 'keep', got '\(value)'")
                 }
                 configuration.recoveryTimeout = policy
             default:
@@ -112,7 +113,7 @@ enum ConfigParser {
 
     static func duration(_ value: String, key: String, fail: (String) -> ConfigError) throws(ConfigError) -> Duration {
         guard let seconds = parseSeconds(value), seconds > .zero else {
-            throw fail("\(key)= wants seconds above 0 (fractions allowed), got '\(value)'")
+            throw fail("\(key)= wants seconds above 0 and at most \(Configuration.maximumInterval.wholeSeconds) (fractions allowed), got '\(value)'")
         }
         return seconds
     }
@@ -125,25 +126,8 @@ extension RecoveryTimeoutPolicy {
         case "off": self = .off
         case "keep": self = .keep
         default:
-            guard let seconds = Int(value), seconds > 0 else { return nil }
+            guard let seconds = Int(bounded: value, in: 1...Configuration.maximumRecoveryTimeout) else { return nil }
             self = .atLeast(seconds)
         }
     }
-}
-
-/// Parses seconds with an optional fraction ("5", "0.5", "2.25") into a Duration; nil when malformed.
-public func parseSeconds(_ text: String) -> Duration? {
-    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-    guard (1...2).contains(parts.count), let whole = Int64(parts[0].isEmpty && parts.count == 2 ? "0" : parts[0]),
-          whole >= 0 else { return nil }
-    var attoseconds: Int64 = 0
-    if parts.count == 2 {
-        let fraction = parts[1]
-        guard !fraction.isEmpty, fraction.count <= 9, fraction.allSatisfy({ $0.isASCII && $0.isNumber }),
-              let digits = Int64(fraction) else { return nil }
-        var nanoseconds = digits
-        for _ in fraction.count..<9 { nanoseconds *= 10 }
-        attoseconds = nanoseconds * 1_000_000_000
-    }
-    return Duration(secondsComponent: whole, attosecondsComponent: attoseconds)
 }

@@ -59,6 +59,10 @@ public struct DiskPolicy: Sendable, Hashable {
 public struct Configuration: Sendable, Hashable {
     /// The iSCSI-root recommendation for `replacement_timeout` (open-iscsi README).
     public static let recommendedRecoveryTimeout = 86400
+    /// The largest `RecoveryTimeout=`: the kernel keeps `recovery_tmo` in a C int.
+    public static let maximumRecoveryTimeout = Int(Int32.max)
+    /// The longest interval or threshold (`VerifyInterval=`, `StallThreshold=`, `--poll-interval`): a day.
+    public static let maximumInterval: Duration = .seconds(86400)
 
     /// `[Disk] Timeout=`, `Scheduler=`, `Types=`.
     public var disk = DiskPolicy()

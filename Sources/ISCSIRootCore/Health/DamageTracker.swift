@@ -64,9 +64,12 @@ public struct DamageTracker: Sendable {
     public mutating func observe(_ record: KernelRecord, topology: Topology, at now: Moment, live: Bool) -> [HealthEvent] {
         if let lastSequence, record.sequence <= lastSequence { return [] }
         lastSequence = record.sequence
-        guard let signal = KernelStorageSignal(message: record.message),
+        // A user-space record ("echo 'EXT4-fs error (device sda)' > /dev/kmsg") is no evidence.
+        guard record.isFromKernel, let signal = KernelStorageSignal(message: record.message),
               let target = StorageTarget(signal: signal, topology: topology) else { return [] }
-        let recordWall = now.wallMicroseconds - (Int64(now.monotonic.microseconds) - Int64(record.timestampMicroseconds))
+        // Both clocks are within Int64 (the parser bounds the timestamp); a record from the future is now.
+        let age = max(0, now.monotonic.microseconds - Int64(clamping: record.timestampMicroseconds))
+        let recordWall = now.wallMicroseconds - min(age, max(0, now.wallMicroseconds))
         if case .recoveryTimedOut(let session, _) = signal { recoveryTimeouts[session] = recordWall }
         var events: [HealthEvent] = []
         if live {

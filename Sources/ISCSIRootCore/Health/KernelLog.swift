@@ -3,6 +3,10 @@
 public struct KernelRecord: Sendable, Hashable {
     /// syslog level (0 emerg … 7 debug), the facility stripped.
     public let level: Int
+    /// syslog facility: 0 for the kernel's own messages. A record written to /dev/kmsg from user
+    /// space always has another (the kernel enforces LOG_USER when none is given), so only
+    /// facility 0 is evidence about storage.
+    public let facility: Int
     public let sequence: UInt64
     /// Microseconds since boot (the kernel's monotonic clock).
     public let timestampMicroseconds: UInt64
@@ -10,28 +14,34 @@ public struct KernelRecord: Sendable, Hashable {
     /// Continuation properties such as `SUBSYSTEM=scsi`, `DEVICE=+scsi:2:0:0:0`.
     public let properties: [String: String]
 
-    public init(level: Int, sequence: UInt64, timestampMicroseconds: UInt64, message: String,
+    public init(level: Int, facility: Int = 0, sequence: UInt64, timestampMicroseconds: UInt64, message: String,
                 properties: [String: String] = [:]) {
         self.level = level
+        self.facility = facility
         self.sequence = sequence
         self.timestampMicroseconds = timestampMicroseconds
         self.message = message
         self.properties = properties
     }
 
+    /// Whether the kernel itself wrote it (facility 0), not a process writing to /dev/kmsg.
+    public var isFromKernel: Bool { facility == 0 }
+
     /// Parses one record as one `read(2)` of /dev/kmsg returns it; nil when malformed.
     public init?(kmsg text: String) {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
         guard let first = lines.first, let semicolon = first.firstIndex(of: ";") else { return nil }
         let prefix = first[..<semicolon].split(separator: ",")
-        guard prefix.count >= 3, let priority = Int(prefix[0]), let sequence = UInt64(prefix[1]),
-              let timestamp = UInt64(prefix[2]) else { return nil }
+        // Sequence numbers and timestamps within Int64: they go into JSON and time arithmetic.
+        guard prefix.count >= 3, let priority = Int(bounded: prefix[0], in: 0...Int(Int32.max)),
+              let sequence = UInt64(bounded: prefix[1], in: 0...UInt64(Int64.max)),
+              let timestamp = UInt64(bounded: prefix[2], in: 0...UInt64(Int64.max)) else { return nil }
         var properties: [String: String] = [:]
         for line in lines.dropFirst() where line.hasPrefix(" ") {
             guard let equals = line.firstIndex(of: "=") else { continue }
             properties[String(line.dropFirst()[..<equals])] = String(line[line.index(after: equals)...])
         }
-        self.init(level: priority & 7, sequence: sequence, timestampMicroseconds: timestamp,
+        self.init(level: priority & 7, facility: priority >> 3, sequence: sequence, timestampMicroseconds: timestamp,
                   message: Self.unescape(first[first.index(after: semicolon)...]), properties: properties)
     }
 

@@ -13,8 +13,8 @@ public struct IOSample: Sendable, Hashable {
     public static func read(_ sysfs: FileTree, blockDirectory dir: String) -> IOSample? {
         guard case .success(let inflightText) = sysfs.read("\(dir)/inflight"),
               case .success(let statText) = sysfs.read("\(dir)/stat") else { return nil }
-        let inflight = inflightText.split(separator: " ").compactMap { Int($0) }
-        let stat = statText.split(separator: " ").compactMap { UInt64($0) }
+        let inflight = inflightText.split(separator: " ").compactMap { Int(sysfs: $0) }
+        let stat = statText.split(separator: " ").compactMap { UInt64(bounded: $0, in: 0...UInt64.max) }
         guard inflight.count == 2, stat.count >= 11 else { return nil }
         let completed = [0, 4, 11, 15].filter { $0 < stat.count }.reduce(UInt64(0)) { $0 &+ stat[$1] }
         return IOSample(inflight: inflight[0] + inflight[1], completions: completed)

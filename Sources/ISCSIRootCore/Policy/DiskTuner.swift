@@ -71,7 +71,7 @@ public struct DiskTuner: Sendable {
         case .failure(let error): return .failed(Self.readFailure(error))
         }
         if current == wanted { return .unchanged(wanted) }
-        if dryRun { return .wouldChange(from: current, to: wanted) }
+        if dryRun { return predictWrite(path, from: current, to: wanted) }
         if case .failure(let error) = sysfs.write(path, wanted) { return .failed(Self.writeFailure(error, wanted)) }
         switch sysfs.read(path) {
         case .success(let text) where text.trimmingWhitespace == wanted: return .changed(from: current, to: wanted)
@@ -94,13 +94,20 @@ public struct DiskTuner: Sendable {
             return .failed("scheduler '\(wanted)' is not offered by the kernel for \(disk.name); offered: "
                 + current.available.joined(separator: ", "))
         }
-        if dryRun { return .wouldChange(from: currentName, to: wanted) }
+        if dryRun { return predictWrite(path, from: currentName, to: wanted) }
         if case .failure(let error) = sysfs.write(path, wanted) { return .failed(Self.writeFailure(error, wanted)) }
         switch readScheduler(path) {
         case .success(let after) where after.selected == wanted: return .changed(from: currentName, to: wanted)
         case .success(let after): return .failed("wrote \(wanted) but \(path) reads back '\(after.selected ?? "unknown")'")
         case .failure(let reason): return .failed(reason.description)
         }
+    }
+
+    /// A dry run's answer: "would change", or the failure the write would meet (EACCES for a
+    /// user who may not write the attribute, EROFS …), checked with the caller's effective ids.
+    func predictWrite(_ path: String, from current: String, to wanted: String) -> TuningResult {
+        if case .failure(let error) = sysfs.checkWritable(path) { return .failed(Self.writeFailure(error, wanted)) }
+        return .wouldChange(from: current, to: wanted)
     }
 
     private func readScheduler(_ path: String) -> Result<Scheduler, ReasonText> {

@@ -20,40 +20,89 @@ public struct FileTree: Sendable, Hashable {
         self.root = trimmed
     }
 
+    /// The whole file system: `path` of an absolute path is itself. For files named on the
+    /// command line (`--config`, `--state-dir`), which the command makes absolute first.
+    public static let absolute = FileTree(root: "")
+
     /// The absolute path of `relative` under the root.
     public func path(_ relative: String) -> String {
         relative.hasPrefix("/") ? root + relative : root + "/" + relative
     }
 
-    /// Reads a small text file (sysfs attributes, /proc files) and drops one trailing newline.
-    public func read(_ relative: String) -> Result<String, FileError> {
+    /// Reads a small text file (sysfs attributes, /proc files, configuration, the state file) and
+    /// drops one trailing newline: the one reader for everything iscsi-rootd reads whole.
+    ///
+    /// Safe on hostile paths: opened non-blocking (a FIFO or a device never hangs it), regular
+    /// files only (a FIFO, device, socket or directory is an error naming what it is), a file
+    /// larger than `limit` is an error (EFBIG), never silently cut, and with `followLinks` false
+    /// a symbolic link at the last component is refused (ELOOP) where someone could plant one.
+    public func read(_ relative: String, limit: Int = FileTree.maximumReadSize,
+                     followLinks: Bool = true) -> Result<String, FileError> {
         let absolute = path(relative)
-        let fd: FileDescriptor
-        do {
-            fd = try FileDescriptor.open(absolute, .readOnly, options: [.closeOnExec])
-        } catch let errno as Errno {
-            return .failure(FileError(path: absolute, errno: errno))
-        } catch {
-            return .failure(FileError(path: absolute, errno: .ioError))
+        let flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | (followLinks ? 0 : O_NOFOLLOW)
+        let fd = open(absolute, flags)
+        if fd < 0 {
+            let code = Errno(rawValue: errno)
+            if code == .noSuchFileOrDirectory, Self.isSymbolicLink(absolute) {
+                return .failure(FileError(path: absolute, errno: code, detail: "dangling symbolic link"))
+            }
+            if code == .tooManySymbolicLinkLevels && !followLinks && Self.isSymbolicLink(absolute) {
+                return .failure(FileError(path: absolute, errno: code, detail: "a symbolic link (refused)"))
+            }
+            return .failure(FileError(path: absolute, errno: code))
         }
-        defer { try? fd.close() }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return .failure(FileError(path: absolute, errno: Errno(rawValue: errno))) }
+        let type = info.st_mode & S_IFMT
+        if type == S_IFDIR { return .failure(FileError(path: absolute, errno: .isDirectory)) }
+        guard type == S_IFREG else {
+            return .failure(FileError(path: absolute, errno: .invalidArgument,
+                                      detail: "not a regular file (\(Self.kindName(type)))"))
+        }
+        let tooLarge = FileError(path: absolute, errno: .fileTooLarge, detail: "larger than \(Self.sizeText(limit))")
+        if Int(info.st_size) > limit { return .failure(tooLarge) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
-            let count: Int
-            do {
-                count = try chunk.withUnsafeMutableBytes { try fd.read(into: $0) }
-            } catch let errno as Errno {
-                return .failure(FileError(path: absolute, errno: errno))
-            } catch {
-                return .failure(FileError(path: absolute, errno: .ioError))
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return .failure(FileError(path: absolute, errno: Errno(rawValue: errno)))
             }
             if count == 0 { break }
             bytes.append(contentsOf: chunk[0..<count])
-            if bytes.count > Self.maximumReadSize { break }
+            if bytes.count > limit { return .failure(tooLarge) }
         }
         if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
         return .success(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// Whether `absolute` itself is a symbolic link (not followed).
+    static func isSymbolicLink(_ absolute: String) -> Bool {
+        var info = stat()
+        return lstat(absolute, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK
+    }
+
+    /// Whether there is an entry at `relative`, whatever it is (a dangling link counts).
+    public func hasEntry(_ relative: String) -> Bool {
+        var info = stat()
+        return lstat(path(relative), &info) == 0
+    }
+
+    static func kindName(_ type: mode_t) -> String {
+        switch type {
+        case S_IFIFO: "a FIFO"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFSOCK: "a socket"
+        case S_IFLNK: "a symbolic link"
+        default: "file type \(type >> 12)"
+        }
+    }
+
+    static func sizeText(_ bytes: Int) -> String {
+        bytes >= 1 << 20 && bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes) bytes"
     }
 
     /// Writes `value` in one `write(2)`, the way sysfs attributes expect it. Opened like the
@@ -73,6 +122,13 @@ public struct FileTree: Sendable, Hashable {
         } catch {
             return .failure(FileError(path: absolute, errno: .ioError))
         }
+    }
+
+    /// Whether this process may write `relative` (effective ids, as the write would be checked).
+    public func checkWritable(_ relative: String) -> Result<Void, FileError> {
+        let absolute = path(relative)
+        if faccessat(AT_FDCWD, absolute, W_OK, AT_EACCESS) == 0 { return .success(()) }
+        return .failure(FileError(path: absolute, errno: Errno(rawValue: errno)))
     }
 
     /// The entry names of a directory (not `.` and `..`), in no particular order; empty when it
@@ -115,22 +171,25 @@ public struct FileTree: Sendable, Hashable {
         return value == "/" ? "" : value
     }
 
-    /// Attribute files are small; anything larger is cut here rather than read whole.
-    static let maximumReadSize = 1 << 20
+    /// The default cap of `read`: sysfs attributes are at most a page, configuration files small.
+    public static let maximumReadSize = 1 << 20
 }
 
 /// A failed file operation: which path, and what the kernel answered.
 public struct FileError: Error, Sendable, Hashable, CustomStringConvertible {
     public let path: String
     public let errno: Errno
+    /// What the errno alone does not say: "not a regular file (a FIFO)", "larger than 1 MiB".
+    public let detail: String?
 
-    public init(path: String, errno: Errno) {
+    public init(path: String, errno: Errno, detail: String? = nil) {
         self.path = path
         self.errno = errno
+        self.detail = detail
     }
 
-    /// "EINVAL (Invalid argument)".
-    public var reason: String { "\(errno.symbolicName) (\(errno.description))" }
+    /// "EINVAL (Invalid argument)", or the detail when there is one.
+    public var reason: String { detail ?? "\(errno.symbolicName) (\(errno.description))" }
 
     public var description: String { "\(path): \(reason)" }
 }
@@ -153,6 +212,10 @@ extension Errno {
         case .isDirectory: "EISDIR"
         case .noSpace: "ENOSPC"
         case .timedOut: "ETIMEDOUT"
+        case .fileTooLarge: "EFBIG"
+        case .tooManySymbolicLinkLevels: "ELOOP"
+        case .brokenPipe: "EPIPE"
+        case .fileExists: "EEXIST"
         default: "errno \(rawValue)"
         }
     }

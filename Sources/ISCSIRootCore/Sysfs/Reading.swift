@@ -48,18 +48,15 @@ extension FileTree {
     }
 }
 
-extension Int {
-    /// Parses a sysfs integer: decimal, or hexadecimal with `0x` (as in `iodone_cnt`).
-    public init?(sysfs text: String) {
-        if text.hasPrefix("0x") {
-            self.init(text.dropFirst(2), radix: 16)
-        } else {
-            self.init(text)
-        }
-    }
-}
-
 extension StringProtocol {
+    /// The lines of a text file as an editor shows them: split at LF and CRLF (a CRLF file's
+    /// line numbers are right), a leading byte-order mark dropped, empty lines kept.
+    public var textLines: [SubSequence] {
+        var lines = split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        if let first = lines.first, first.hasPrefix("\u{FEFF}") { lines[0] = first.dropFirst() }
+        return lines
+    }
+
     /// The text without leading and trailing spaces, tabs, newlines and NULs.
     public var trimmingWhitespace: String {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\0" }

@@ -8,7 +8,7 @@ public enum RecoveryTimeout: Sendable, Hashable, CustomStringConvertible {
     public init?(sysfs text: String) {
         if text == "off" {
             self = .off
-        } else if let value = Int(text) {
+        } else if let value = Int(bounded: text, in: Int(Int32.min)...Int(Int32.max)) {
             self = value < 0 ? .off : .seconds(value)
         } else {
             return nil
@@ -147,8 +147,10 @@ public struct HCTL: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Parses `2:0:0:0`.
     public init?(_ text: some StringProtocol) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 4, let host = Int(parts[0]), let channel = Int(parts[1]),
-              let target = Int(parts[2]), let lun = UInt64(parts[3]) else { return nil }
+        let component = 0...Int(UInt32.max)
+        guard parts.count == 4, let host = Int(bounded: parts[0], in: component),
+              let channel = Int(bounded: parts[1], in: component), let target = Int(bounded: parts[2], in: component),
+              let lun = UInt64(bounded: parts[3], in: 0...UInt64.max) else { return nil }
         self.init(host: host, channel: channel, target: target, lun: lun)
     }
 

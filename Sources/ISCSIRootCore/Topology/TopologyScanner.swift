@@ -220,7 +220,7 @@ public struct TopologyScanner: Sendable {
         var digits = name.dropFirst(prefix.count)
         if let terminator, let end = digits.firstIndex(of: terminator) { digits = digits[..<end] }
         guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else { return nil }
-        return Int(digits)
+        return Int(bounded: digits, in: 0...Int(UInt32.max))
     }
 
     static func parent(_ path: String) -> String {

@@ -33,7 +33,7 @@ struct NodeRecordCheck {
                                     fix: "\(update) \(key) -v 0"))
         }
         let replacement = record.values[NodeRecord.replacementTimeout]
-        if (replacement.flatMap { Int($0) } ?? 0) < Configuration.recommendedRecoveryTimeout {
+        if (replacement.flatMap { Int(bounded: $0, in: Int.sysfsRange) } ?? 0) < Configuration.recommendedRecoveryTimeout {
             findings.append(CheckFinding(.fail, "\(NodeRecord.replacementTimeout) = \(replacement ?? "unset (open-iscsi default 120)") (after a re-login, I/O on / fails once an outage outlasts it)",
                                     fix: "\(update) \(NodeRecord.replacementTimeout) -v \(Configuration.recommendedRecoveryTimeout)"))
         }

@@ -7,7 +7,7 @@ struct FstabEntry: Sendable, Hashable {
 
     /// Parses /etc/fstab; comments, blank and short lines are skipped.
     static func parse(_ text: String) -> [FstabEntry] {
-        text.split(separator: "\n").compactMap { line in
+        text.textLines.compactMap { line in
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard fields.count >= 3, !fields[0].hasPrefix("#") else { return nil }
             let options = fields.count > 3 ? fields[3].split(separator: ",").map(String.init) : ["defaults"]

@@ -13,7 +13,7 @@ public struct NodeRecord: Sendable, Hashable {
     init(path: String, text: String) {
         self.path = path
         var values: [String: String] = [:]
-        for line in text.split(separator: "\n") {
+        for line in text.textLines {
             let trimmed = line.trimmingWhitespace
             guard !trimmed.hasPrefix("#"), let equals = trimmed.firstIndex(of: "=") else { continue }
             values[trimmed[..<equals].trimmingWhitespace] = trimmed[trimmed.index(after: equals)...].trimmingWhitespace

@@ -33,9 +33,10 @@ struct RouteTable: Sendable {
     static func parseIPv4(_ text: String) -> [Route] {
         text.split(separator: "\n").dropFirst().compactMap { line in
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard fields.count >= 8, let destination = UInt32(fields[1], radix: 16),
-                  let flags = Int(fields[3], radix: 16), flags & 1 == 1,
-                  let metric = Int(fields[6]), let mask = UInt32(fields[7], radix: 16) else { return nil }
+            guard fields.count >= 8, let destination = UInt32(bounded: fields[1], in: 0...UInt32.max, radix: 16),
+                  let flags = Int(bounded: fields[3], in: 0...0xFFFF_FFFF, radix: 16), flags & 1 == 1,
+                  let metric = Int(bounded: fields[6], in: 0...Int(UInt32.max)),
+                  let mask = UInt32(bounded: fields[7], in: 0...UInt32.max, radix: 16) else { return nil }
             return Route(interface: String(fields[0]), destination: littleEndianBytes(destination),
                          prefixLength: mask.nonzeroBitCount, metric: metric)
         }
@@ -45,16 +46,18 @@ struct RouteTable: Sendable {
     static func parseIPv6(_ text: String) -> [Route] {
         text.split(separator: "\n").compactMap { line in
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard fields.count >= 10, fields[0].count == 32, let prefix = Int(fields[1], radix: 16),
-                  let metric = Int(fields[5], radix: 16), let flags = Int(fields[8], radix: 16), flags & 1 == 1
+            // A prefix length beyond 128 (or negative) would index past the address: no route.
+            guard fields.count >= 10, let prefix = Int(bounded: fields[1], in: 0...128, radix: 16),
+                  let metric = Int(bounded: fields[5], in: 0...0xFFFF_FFFF, radix: 16),
+                  let flags = Int(bounded: fields[8], in: 0...0xFFFF_FFFF, radix: 16), flags & 1 == 1
             else { return nil }
+            let hex = Array(fields[0].utf8)
+            guard hex.count == 32 else { return nil }
             var destination: [UInt8] = []
-            var index = fields[0].startIndex
-            while index < fields[0].endIndex {
-                let next = fields[0].index(index, offsetBy: 2)
-                guard let byte = UInt8(fields[0][index..<next], radix: 16) else { return nil }
+            for index in stride(from: 0, to: 32, by: 2) {
+                guard let byte = UInt8(bounded: String(decoding: hex[index..<index + 2], as: UTF8.self),
+                                       in: 0...255, radix: 16) else { return nil }
                 destination.append(byte)
-                index = next
             }
             return Route(interface: String(fields[9]), destination: destination, prefixLength: prefix, metric: metric)
         }
@@ -94,7 +97,7 @@ enum IPAddress {
     }
 
     static func matches(_ address: [UInt8], _ network: [UInt8], prefix: Int) -> Bool {
-        for bit in 0..<min(prefix, address.count * 8) {
+        for bit in 0..<max(0, min(prefix, address.count * 8, network.count * 8)) {
             let mask = UInt8(0x80) >> UInt8(bit % 8)
             if address[bit / 8] & mask != network[bit / 8] & mask { return false }
         }

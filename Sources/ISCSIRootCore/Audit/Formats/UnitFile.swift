@@ -18,7 +18,7 @@ struct UnitFile: Sendable, Hashable {
         var assignments: [Assignment] = []
         var section = ""
         var pending = ""
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for rawLine in text.textLines {
             var line = pending + rawLine.trimmingWhitespace
             pending = ""
             if line.hasPrefix("#") || line.hasPrefix(";") { continue }
