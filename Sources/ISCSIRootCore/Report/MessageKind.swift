@@ -20,6 +20,9 @@ public enum MessageKind: String, Sendable, CaseIterable {
     case kernelStorageError
     case fileSystemDamaged
     case auditFailed
+    case networkLost
+    case networkRestored
+    case networkChanged
 
     /// The MESSAGE_ID, 32 lower-case hex digits as journalctl prints them.
     public var id: String {
@@ -42,6 +45,9 @@ public enum MessageKind: String, Sendable, CaseIterable {
         case .kernelStorageError: "a1315a4926c946f6b3358d0f96a9929d"
         case .fileSystemDamaged: "7fcdaaea3e3146b5a0282d74c36ee69f"
         case .auditFailed: "c8a8bfa66d4d46dc97a940d501179edf"
+        case .networkLost: "7df91f42319c48c782d6935afb270bb5"
+        case .networkRestored: "e5223110224845219f8f045e6f140280"
+        case .networkChanged: "acbcb111c7cd44afae541b55ffd36ead"
         }
     }
 
@@ -53,6 +59,9 @@ public enum MessageKind: String, Sendable, CaseIterable {
         case .udevFallback, .nopsOnRoot, .configRejected, .auditFailed, .sessionFailed, .ioStalled: 4
         case .tuningFailed, .kernelStorageError: 3
         case .ioFailing, .rootAtRisk, .fileSystemDamaged: 2
+        case .networkLost: 2
+        case .networkRestored: 5
+        case .networkChanged: 4
         }
     }
 
@@ -77,6 +86,9 @@ public enum MessageKind: String, Sendable, CaseIterable {
         case .kernelStorageError: "Kernel storage error on an iSCSI disk"
         case .fileSystemDamaged: "File system on an iSCSI disk damaged; writes are lost until reboot"
         case .auditFailed: "Boot and shutdown chain check found a problem"
+        case .networkLost: "A root iSCSI session lost the network path to its portal"
+        case .networkRestored: "A root iSCSI session's network path to its portal is back"
+        case .networkChanged: "The network path of a root iSCSI session changed"
         }
     }
 
@@ -119,6 +131,12 @@ public enum MessageKind: String, Sendable, CaseIterable {
             "A file system on an iSCSI disk recorded errors or aborted its journal, typically after an outage longer than recovery_tmo. Even when the session logs in again and sysfs looks healthy, the kernel keeps the file system dead: writes since then are lost although they return success. Reboot the machine."
         case .auditFailed:
             "iscsi-rootd check found a gap in the boot or shutdown chain (fstab, iscsid survival, network configuration, node record). Run 'iscsi-rootd check' for the exact fix."
+        case .networkLost:
+            "The local address of a session that carries /, /usr or swap was removed, its interface went down or lost its carrier, or the kernel has no route to the portal any more (rtnetlink said so the moment it happened; the route is the kernel's own answer, policy rules included). INTERFACE=, LOCAL_ADDRESS=, OLD_VALUE= and NEW_VALUE= (an address that replaced it), ISCSI_PORTAL= and CARRIES= tell what is cut off. With NOPs off the kernel does not notice: I/O to the root waits until the path is back, and later stall and recovery entries name this as their likely cause (LIKELY_CAUSE=). Typical causes: a network manager flushing the address the initramfs set (networkd without KeepConfiguration=), a DHCP renewal handing out another address, an interface taken down, a pulled cable. Restore the address, link or route; a link that keeps flapping is one entry, counted."
+        case .networkRestored:
+            "The address, link and route a root session needs are there again. DURATION_USEC= says how long the path was cut; for a flapping link the entry comes once it has been stable and counts the losses."
+        case .networkChanged:
+            "The route to the portal of a root session now leaves through another interface, or a reconnect would use another source address than the session's. The session may still work; a reconnect after the next outage takes the new way. Check that the network manager did what was intended."
         }
     }
 
@@ -153,4 +171,9 @@ public enum JournalField: String, Sendable, CaseIterable {
     case kernelSequenceNumber = "KERNEL_SEQNUM"
     case mountPoint = "MOUNT_POINT"
     case errno = "ERRNO"
+    case interface = "INTERFACE"
+    case localAddress = "LOCAL_ADDRESS"
+    case route = "ROUTE"
+    case carries = "CARRIES"
+    case likelyCause = "LIKELY_CAUSE"
 }

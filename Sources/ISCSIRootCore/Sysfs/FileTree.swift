@@ -216,6 +216,10 @@ extension Errno {
         case .tooManySymbolicLinkLevels: "ELOOP"
         case .brokenPipe: "EPIPE"
         case .fileExists: "EEXIST"
+        case .networkUnreachable: "ENETUNREACH"
+        case .noRouteToHost: "EHOSTUNREACH"
+        case .networkDown: "ENETDOWN"
+        case .noBufferSpace: "ENOBUFS"
         default: "errno \(rawValue)"
         }
     }
