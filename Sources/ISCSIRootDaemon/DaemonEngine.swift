@@ -67,7 +67,13 @@ struct DaemonEngine {
         self.discoversByPolling = discoversByPolling
         state = DaemonState(pid: pid, bootID: bootID, startedMicroseconds: now.wallMicroseconds, deviceEvents: deviceEvents,
                             sessionEvents: sessionEvents, configuration: configuration, configurationFiles: configurationFiles)
-        let carried = StateFile(directory: options.stateDirectory).read().flatMap { DaemonState.carriedOver(from: $0, bootID: bootID) }
+        var previous: DaemonStateFile?
+        switch StateFile(directory: options.stateDirectory).read() {
+        case .success(let file)?: previous = file
+        case .failure(let error)?: logger.warning("the previous state is not carried over: \(error)")
+        case nil: break
+        }
+        let carried = previous.flatMap { DaemonState.carriedOver(from: $0, bootID: bootID) }
         damageTracker = DamageTracker(damage: carried?.damage ?? [], lastSequence: carried?.kernelSequence,
                                       ext4Baseline: carried?.ext4Baseline ?? [:])
         topology = Topology(sessions: [], hosts: [], devices: [], chains: [])
@@ -370,7 +376,7 @@ struct DaemonEngine {
         state.damage = damageTracker.damaged
         state.kernelSequence = damageTracker.lastSequence
         state.ext4Baseline = damageTracker.ext4Baseline
-        if let error = StateFile(directory: options.stateDirectory).write(state.json(at: now)) {
+        if let error = StateFile(directory: options.stateDirectory).write(state.file(at: now)) {
             logger.warning("cannot write the state file: \(error)")
         }
     }

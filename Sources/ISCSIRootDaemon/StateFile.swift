@@ -1,36 +1,92 @@
 import Glibc
 import ISCSIRootCore
+import SystemPackage
 
-/// `<state-dir>/state.json`, written atomically (temp file + rename) and readable by anyone.
+/// `<state-dir>/state.json`, readable by anyone (`status` runs unprivileged).
+///
+/// Written so that neither a kill at any point nor a hostile file system can do harm: into a
+/// directory that is not a symbolic link, belongs to this user and is writable by no one else
+/// (else nothing is written and the reason is returned); through a temporary file created with
+/// O_EXCL|O_NOFOLLOW relative to that directory (a link planted there is removed, never followed),
+/// written whole, fsync'd, then renamed over the old file: a reader sees the old state or the new,
+/// never a torn one.
 struct StateFile {
     let directory: String
 
     var path: String { directory + "/" + DaemonState.fileName }
+    var temporaryName: String { DaemonState.fileName + ".tmp" }
 
-    /// The last state written, if any.
-    func read() -> JSONValue? {
-        guard case .success(let text) = FileTree(root: "").read(path) else { return nil }
-        return JSONValue(parsing: text)
+    /// The last state written: nil when there is none, an error when it cannot be used.
+    func read() -> Result<DaemonStateFile, StateFileError>? {
+        DaemonStateFile.read(directory: directory)
     }
 
-    /// Writes `json`; returns what went wrong, if anything.
-    func write(_ json: JSONValue) -> String? {
-        // Readable by anyone whatever the umask (the unit sets UMask=0077): `status` runs unprivileged.
+    /// Writes `file`; returns what went wrong, if anything.
+    func write(_ file: DaemonStateFile) -> String? {
+        let directoryFD: Int32
+        switch openDirectory() {
+        case .success(let fd): directoryFD = fd
+        case .failure(let reason): return reason.description
+        }
+        defer { close(directoryFD) }
+        // A leftover of a killed write, or something planted: unlink removes a link, not its target.
+        if unlinkat(directoryFD, temporaryName, 0) != 0 && errno != ENOENT {
+            return "cannot remove \(directory)/\(temporaryName): \(Self.errorText())"
+        }
+        let fd = openat(directoryFD, temporaryName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        if fd < 0 { return "cannot create \(directory)/\(temporaryName): \(Self.errorText())" }
+        fchmod(fd, 0o644)  // whatever the umask (the unit sets UMask=0077)
+        let bytes = Array((file.json.serialized(pretty: true) + "\n").utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 {
+                let reason = "cannot write \(directory)/\(temporaryName): \(Self.errorText())"
+                close(fd)
+                unlinkat(directoryFD, temporaryName, 0)
+                return reason
+            }
+            offset += written
+        }
+        fsync(fd)
+        close(fd)
+        if renameat(directoryFD, temporaryName, directoryFD, DaemonState.fileName) != 0 {
+            return "cannot rename \(directory)/\(temporaryName): \(Self.errorText())"
+        }
+        return nil
+    }
+
+    /// The state directory, created 0755 when missing; refused when it is a link, not a directory,
+    /// owned by another user, or writable by group or others (anyone could plant files there).
+    func openDirectory() -> Result<Int32, StateFileError> {
         if mkdir(directory, 0o755) == 0 {
             chmod(directory, 0o755)
         } else if errno != EEXIST {
-            return "mkdir \(directory): \(String(cString: strerror(errno)))"
+            return .failure(StateFileError(description: "cannot create \(directory): \(Self.errorText())"))
         }
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if fd < 0 { return "open \(temporary): \(String(cString: strerror(errno)))" }
-        fchmod(fd, 0o644)
-        var bytes = Array((json.serialized(pretty: true) + "\n").utf8)
-        let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        let writeError = written == bytes.count ? nil : "write \(temporary): \(String(cString: strerror(errno)))"
-        close(fd)
-        if let writeError { return writeError }
-        if rename(temporary, path) != 0 { return "rename \(temporary): \(String(cString: strerror(errno)))" }
-        return nil
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 {
+            let reason = errno == ELOOP || errno == ENOTDIR ? "not a directory (a symbolic link or a file)" : Self.errorText()
+            return .failure(StateFileError(description: "refusing the state directory \(directory): \(reason)"))
+        }
+        var info = stat()
+        fstat(fd, &info)
+        var problem: String?
+        if info.st_uid != geteuid() {
+            problem = "owned by uid \(info.st_uid), not \(geteuid())"
+        } else if info.st_mode & 0o022 != 0 {
+            problem = "writable by group or others (mode \(String(info.st_mode & 0o7777, radix: 8)))"
+        }
+        if let problem {
+            close(fd)
+            return .failure(StateFileError(description: "refusing the state directory \(directory): \(problem)"))
+        }
+        return .success(fd)
+    }
+
+    static func errorText() -> String {
+        let code = Errno(rawValue: errno)
+        return "\(code.symbolicName) (\(code))"
     }
 }

@@ -161,7 +161,8 @@ struct DamageTrackerTests {
         state.damage = tracker.damaged
         state.kernelSequence = tracker.lastSequence
         state.ext4Baseline = tracker.ext4Baseline
-        let written = try #require(JSONValue(parsing: state.json(at: TestClock.at(400)).serialized(pretty: true)))
+        let json = try #require(JSONValue(parsing: state.json(at: TestClock.at(400)).serialized(pretty: true)))
+        let written = try DaemonStateFile(json: json)
 
         let carried = try #require(DaemonState.carriedOver(from: written, bootID: bootID))
         #expect(carried.damage == tracker.damaged)

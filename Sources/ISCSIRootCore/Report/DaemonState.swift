@@ -43,98 +43,58 @@ public struct DaemonState: Sendable {
     }
 
     /// The state file's JSON; `now` turns open episodes and stalls into seconds.
-    public func json(at now: Moment) -> JSONValue {
-        .object([
-            ("pid", .int(Int(pid))),
-            ("boot_id", .string(bootID)),
-            ("started_usec", .int(Int(startedMicroseconds))),
-            ("updated_usec", .int(Int(updatedMicroseconds))),
-            ("device_events", .string(deviceEvents)),
-            ("session_events", .string(sessionEvents)),
-            ("poll_interval", .double(Double(pollInterval.microseconds) / 1e6)),
-            ("status_line", .string(statusLine)),
-            ("config", .object([
-                ("files", .array(configurationFiles.map(JSONValue.string))),
-                ("timeout", .int(configuration.disk.timeout)),
-                ("scheduler", .string(configuration.disk.scheduler)),
-                ("types", .array(configuration.disk.types.sorted().map(JSONValue.int))),
-                ("verify_interval", .double(Double(configuration.verifyInterval.microseconds) / 1e6)),
-                ("stall_threshold", .double(Double(configuration.stallThreshold.microseconds) / 1e6)),
-                ("recovery_timeout", .string(configuration.recoveryTimeout.description)),
-            ])),
-            ("episodes", .array((openEpisodes + finishedEpisodes.reversed()).map { episodeJSON($0, now: now) })),
-            ("stalls", .array(stalls.map { stall in
-                .object([
-                    ("disk", .string(stall.disk)),
-                    ("since", .int(Int(now.wallMicroseconds - stall.duration(at: now).microseconds))),
-                    ("seconds", .double(Double(stall.duration(at: now).microseconds) / 1e6)),
-                    ("inflight", .int(stall.inflight)),
-                    ("root", .bool(!stall.carries.isEmpty)),
-                ])
-            })),
-            ("damage", .array(damage.map(Self.damageJSON))),
-            ("kernel_seqnum", kernelSequence.map { .int(Int($0)) } ?? .null),
-            ("ext4_baseline", .object(ext4Baseline.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
-            ("corrections", .int(corrections)),
-            ("tuning_failures", .int(tuningFailures)),
-            ("audit_problems", .array(auditProblems.map(JSONValue.string))),
-            ("memory", .object([("locked_kib", .optional(lockedKiB)), ("resident_kib", .optional(residentKiB))])),
-            ("recent_events", .array(recentEvents.map { event in
-                .object([
-                    ("time_usec", .int(Int(event.at.wallMicroseconds))),
-                    ("kind", .string(event.kind.rawValue)),
-                    ("priority", .int(event.kind.priority)),
-                    ("message", .string(event.message)),
-                ])
-            })),
-        ])
-    }
+    public func json(at now: Moment) -> JSONValue { file(at: now).json }
 
-    func episodeJSON(_ episode: RecoveryEpisode, now: Moment) -> JSONValue {
-        let wall = { (moment: Moment?) -> JSONValue in moment.map { .int(Int($0.wallMicroseconds)) } ?? .null }
-        return .object([
-            ("session", .string("session\(episode.session)")),
-            ("target", .optional(episode.target)),
-            ("root", .bool(!episode.carries.isEmpty)),
-            ("cause", .string(episode.cause)),
-            ("started_usec", wall(episode.started)),
-            ("started_before_daemon", .bool(episode.startedBeforeObservation)),
-            ("io_failing_since_usec", wall(episode.lost)),
-            ("ended_usec", wall(episode.ended)),
-            ("seconds", .double(Double(episode.elapsed(at: now).microseconds) / 1e6)),
-            ("seconds_left", episode.isOpen ? (episode.timeLeft(at: now).map { .double(Double($0.microseconds) / 1e6) } ?? .string("never")) : .null),
-        ])
-    }
-
-    static func damageJSON(_ damage: FileSystemDamage) -> JSONValue {
-        .object([
-            ("device", .string(damage.device)),
-            ("mount_points", .array(damage.mountPoints.map(JSONValue.string))),
-            ("root", .bool(damage.carriesRoot)),
-            ("since_usec", .int(Int(damage.sinceMicroseconds))),
-            ("cause", .string(damage.cause)),
-            ("after_recovery_timeout_of", .optional(damage.afterRecoveryTimeoutOf)),
-            ("message", .string(damage.message)),
-        ])
+    /// The state file's contents; `now` turns open episodes and stalls into seconds.
+    public func file(at now: Moment) -> DaemonStateFile {
+        let seconds = { (duration: Duration) -> Double in Double(duration.microseconds) / 1e6 }
+        return DaemonStateFile(
+            pid: pid, bootID: bootID, startedMicroseconds: startedMicroseconds, updatedMicroseconds: updatedMicroseconds,
+            deviceEvents: deviceEvents, sessionEvents: sessionEvents, pollInterval: seconds(pollInterval),
+            statusLine: statusLine,
+            config: .init(files: configurationFiles, timeout: configuration.disk.timeout,
+                          scheduler: configuration.disk.scheduler, types: configuration.disk.types.sorted(),
+                          verifyInterval: seconds(configuration.verifyInterval),
+                          stallThreshold: seconds(configuration.stallThreshold),
+                          recoveryTimeout: configuration.recoveryTimeout.description),
+            episodes: (openEpisodes + finishedEpisodes.reversed()).map { episode in
+                DaemonStateFile.Episode(
+                    session: "session\(episode.session)", target: episode.target, root: !episode.carries.isEmpty,
+                    cause: episode.cause, startedMicroseconds: episode.started.wallMicroseconds,
+                    startedBeforeDaemon: episode.startedBeforeObservation,
+                    ioFailingSinceMicroseconds: episode.lost?.wallMicroseconds,
+                    endedMicroseconds: episode.ended?.wallMicroseconds, seconds: seconds(episode.elapsed(at: now)),
+                    secondsLeft: episode.isOpen ? (episode.timeLeft(at: now).map(seconds) ?? .infinity) : nil)
+            },
+            stalls: stalls.map { stall in
+                DaemonStateFile.Stall(disk: stall.disk,
+                                      sinceMicroseconds: now.wallMicroseconds - stall.duration(at: now).microseconds,
+                                      seconds: seconds(stall.duration(at: now)), inflight: stall.inflight,
+                                      root: !stall.carries.isEmpty)
+            },
+            damage: damage.map { damage in
+                DaemonStateFile.Damage(device: damage.device, mountPoints: damage.mountPoints, root: damage.carriesRoot,
+                                       sinceMicroseconds: damage.sinceMicroseconds, cause: damage.cause,
+                                       afterRecoveryTimeoutOf: damage.afterRecoveryTimeoutOf, message: damage.message)
+            },
+            kernelSequence: kernelSequence, ext4Baseline: ext4Baseline, corrections: corrections,
+            tuningFailures: tuningFailures, auditProblems: auditProblems, lockedKiB: lockedKiB, residentKiB: residentKiB,
+            recentEvents: recentEvents.map { event in
+                DaemonStateFile.Event(timeMicroseconds: event.at.wallMicroseconds, kind: event.kind.rawValue,
+                                      priority: event.kind.priority, message: event.message)
+            })
     }
 
     /// What must outlive a daemon restart within one boot: sticky damage, the last kernel record
-    /// handled, ext4 error baselines. Nil for another boot's (or an unreadable) file.
-    public static func carriedOver(from json: JSONValue, bootID: String)
+    /// handled, ext4 error baselines. Nil for another boot's file.
+    public static func carriedOver(from file: DaemonStateFile, bootID: String)
         -> (damage: [FileSystemDamage], kernelSequence: UInt64?, ext4Baseline: [String: Int])? {
-        guard json["boot_id"]?.stringValue == bootID else { return nil }
-        let damage = (json["damage"]?.arrayValue ?? []).compactMap { item -> FileSystemDamage? in
-            guard let device = item["device"]?.stringValue, let since = item["since_usec"]?.intValue,
-                  let cause = item["cause"]?.stringValue else { return nil }
-            return FileSystemDamage(device: device,
-                                    mountPoints: (item["mount_points"]?.arrayValue ?? []).compactMap(\.stringValue),
-                                    carriesRoot: item["root"]?.boolValue ?? false, sinceMicroseconds: Int64(since),
-                                    cause: cause, afterRecoveryTimeoutOf: item["after_recovery_timeout_of"]?.stringValue)
+        guard file.bootID == bootID else { return nil }
+        let damage = file.damage.map { item in
+            FileSystemDamage(device: item.device, mountPoints: item.mountPoints, carriesRoot: item.root,
+                             sinceMicroseconds: item.sinceMicroseconds, cause: item.cause,
+                             afterRecoveryTimeoutOf: item.afterRecoveryTimeoutOf)
         }
-        var baseline: [String: Int] = [:]
-        if case .object(let members)? = json["ext4_baseline"] {
-            for (device, value) in members { if let count = value.intValue { baseline[device] = count } }
-        }
-        return (damage, json["kernel_seqnum"]?.intValue.map { UInt64($0) }, baseline)
+        return (damage, file.kernelSequence, file.ext4Baseline)
     }
 }

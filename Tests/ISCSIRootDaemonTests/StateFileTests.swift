@@ -1,0 +1,79 @@
+import Glibc
+import ISCSIRootCore
+@testable import ISCSIRootDaemon
+import SysfsFixtures
+import Testing
+
+@Suite("The state file writer: no link followed, the directory's owner and mode checked")
+struct StateFileTests {
+    func temporaryDirectory() throws -> String {
+        var template = Array("/tmp/iscsi-rootd-state-XXXXXX".utf8CString)
+        return String(cString: try #require(mkdtemp(&template)))
+    }
+
+    func sample() -> DaemonStateFile {
+        DaemonState(pid: 42, bootID: "boot", startedMicroseconds: 1, deviceEvents: "udev", sessionEvents: "netlink",
+                    configuration: Configuration(), configurationFiles: [])
+            .file(at: Moment(monotonic: .seconds(1), wallMicroseconds: 2))
+    }
+
+    func mode(_ path: String) -> mode_t {
+        var info = stat()
+        return lstat(path, &info) == 0 ? info.st_mode & 0o7777 : 0
+    }
+
+    @Test func aLinkPlantedAtTheTemporaryFileIsRemovedNotFollowed() throws {
+        let base = try temporaryDirectory()
+        let victim = base + "/victim"
+        try "secret\n".write(toFile: victim)
+        chmod(victim, 0o600)
+        let directory = base + "/state"
+        mkdir(directory, 0o755)
+        #expect(symlink(victim, directory + "/state.json.tmp") == 0)
+        #expect(StateFile(directory: directory).write(sample()) == nil)
+        #expect(ChildProcess.contents(victim) == "secret\n")
+        #expect(mode(victim) == 0o600)
+        #expect(access(directory + "/state.json.tmp", F_OK) != 0)
+        #expect(mode(directory + "/state.json") == 0o644)
+        #expect(try StateFile(directory: directory).read()?.get() == sample())
+    }
+
+    @Test func aLinkInPlaceOfTheStateFileIsReplacedNotWrittenThrough() throws {
+        let base = try temporaryDirectory()
+        let victim = base + "/victim"
+        try "secret\n".write(toFile: victim)
+        let directory = base + "/state"
+        mkdir(directory, 0o755)
+        #expect(symlink(victim, directory + "/state.json") == 0)
+        #expect(StateFile(directory: directory).write(sample()) == nil)
+        #expect(ChildProcess.contents(victim) == "secret\n")
+        #expect(try StateFile(directory: directory).read()?.get() == sample())
+    }
+
+    @Test func anUnsafeDirectoryIsRefusedAndNothingIsWritten() throws {
+        let base = try temporaryDirectory()
+        let open = base + "/open"
+        mkdir(open, 0o755)
+        chmod(open, 0o777)
+        #expect(StateFile(directory: open).write(sample())?.contains("writable by group or others (mode 777)") == true)
+        #expect(access(open + "/state.json", F_OK) != 0)
+
+        let foreign = base + "/foreign"
+        mkdir(foreign, 0o755)
+        chown(foreign, 65534, 65534)
+        if geteuid() == 0 {
+            #expect(StateFile(directory: foreign).write(sample())?.contains("owned by uid 65534") == true)
+        }
+        #expect(symlink(base + "/elsewhere", base + "/link") == 0)
+        mkdir(base + "/elsewhere", 0o755)
+        #expect(StateFile(directory: base + "/link").write(sample())?.contains("not a directory") == true)
+        #expect(access(base + "/elsewhere/state.json", F_OK) != 0)
+    }
+
+    @Test func aMissingDirectoryIsCreated0755() throws {
+        let directory = try temporaryDirectory() + "/new"
+        #expect(StateFile(directory: directory).write(sample()) == nil)
+        #expect(mode(directory) == 0o755)
+        #expect(mode(directory + "/state.json") == 0o644)
+    }
+}
