@@ -108,7 +108,8 @@ public struct JournalLogHandler: LogHandler {
     }
 
     private static func sendToJournal(_ line: LogLine, identifier: String) -> Bool {
-        let assignments = ["MESSAGE=\(line.message)", "PRIORITY=\(line.priority)", "SYSLOG_IDENTIFIER=\(identifier)"]
+        // MESSAGE is what journalctl shows on a terminal: escaped. Fields stay exact (binary-safe).
+        let assignments = ["MESSAGE=\(line.message.escapedForDisplay)", "PRIORITY=\(line.priority)", "SYSLOG_IDENTIFIER=\(identifier)"]
             + line.fields.map { "\($0.key)=\($0.value)" }
         // One buffer holding every FIELD=value, one iovec per assignment.
         var storage: [UInt8] = []

@@ -7,12 +7,14 @@
 ///
 /// - `PRIORITY` is the syslog priority digit 0–7 (3 error, 4 warning, 5 notice, 6 info, 7 debug),
 ///   the prefix systemd itself understands on a service's stderr.
-/// - `MESSAGE` is the text with `\` written `\\`, a line feed `\n`, a carriage return `\r`, and a
-///   `[` that follows a space `\[`: so the two characters ` [` only ever open the field list.
+/// - `MESSAGE` is the text escaped by `escapedForDisplay` (`\` written `\\`, line feed `\n`,
+///   carriage return `\r`, tab `\t`, other controls `\xNN` or `\u{NNNN}`: no raw control byte
+///   reaches a terminal), and a `[` that follows a space `\[`: so the two characters ` [` only
+///   ever open the field list.
 /// - The field list is left out when there are no fields. Fields are sorted by name; names are
 ///   journal field names (`[A-Z0-9_]`, see `JournalLogHandler.fieldName`). A value is written
-///   bare when it is not empty and has no space, tab, `"`, `\`, `[`, `]`, line feed or carriage
-///   return; otherwise in double quotes with `\\`, `\"`, `\n`, `\r` and `\t` escapes.
+///   bare when it is not empty, has no space, `"`, `[` or `]` and nothing `escapedForDisplay`
+///   changes; otherwise in double quotes, escaped the same way, with `"` written `\"`.
 ///
 /// Example: `<4>session1 failed [ISCSI_SESSION=session1 MESSAGE_ID=4e1c… STATE=FAILED TARGET="iqn x"]`
 public struct LogLine: Sendable, Hashable {
@@ -33,14 +35,8 @@ public struct LogLine: Sendable, Hashable {
     public var formatted: String {
         var line = "<\(priority)>"
         var previous: Unicode.Scalar?
-        for scalar in message.unicodeScalars {
-            switch scalar {
-            case "\\": line += "\\\\"
-            case "\n": line += "\\n"
-            case "\r": line += "\\r"
-            case "[" where previous == " ": line += "\\["
-            default: line.unicodeScalars.append(scalar)
-            }
+        for scalar in message.escapedForDisplay.unicodeScalars {
+            if scalar == "[" && previous == " " { line += "\\[" } else { line.unicodeScalars.append(scalar) }
             previous = scalar
         }
         if fields.isEmpty { return line }
@@ -50,22 +46,16 @@ public struct LogLine: Sendable, Hashable {
         return line + " [" + rendered.joined(separator: " ") + "]"
     }
 
-    private static let characterNeedingQuotes: Set<Unicode.Scalar> = [" ", "\t", "\"", "\\", "[", "]", "\n", "\r"]
+    private static let characterNeedingQuotes: Set<Unicode.Scalar> = [" ", "\"", "[", "]"]
 
     private static func render(value: String) -> String {
-        if !value.isEmpty && !value.unicodeScalars.contains(where: characterNeedingQuotes.contains) {
+        let escaped = value.escapedForDisplay
+        if !value.isEmpty && escaped == value && !value.unicodeScalars.contains(where: characterNeedingQuotes.contains) {
             return value
         }
         var quoted = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\\": quoted += "\\\\"
-            case "\"": quoted += "\\\""
-            case "\n": quoted += "\\n"
-            case "\r": quoted += "\\r"
-            case "\t": quoted += "\\t"
-            default: quoted.unicodeScalars.append(scalar)
-            }
+        for scalar in escaped.unicodeScalars {
+            if scalar == "\"" { quoted += "\\\"" } else { quoted.unicodeScalars.append(scalar) }
         }
         return quoted + "\""
     }
@@ -84,12 +74,13 @@ public struct LogLine: Sendable, Hashable {
         while let scalar = reader.take() {
             if scalar == "\\" {
                 let escapeOffset = reader.offset - 1
-                switch reader.take() {
-                case "\\": message += "\\"
-                case "n": message += "\n"
-                case "r": message += "\r"
-                case "[": message += "["
-                default: throw LogLineParseError(reason: "unknown escape in the message", offset: escapeOffset)
+                if reader.peek() == "[" {
+                    reader.offset += 1
+                    message += "["
+                } else if let scalar = reader.displayEscape() {
+                    message.unicodeScalars.append(scalar)
+                } else {
+                    throw LogLineParseError(reason: "unknown escape in the message", offset: escapeOffset)
                 }
             } else if scalar == " " && reader.peek() == "[" {
                 reader.offset += 1
@@ -153,6 +144,31 @@ public struct LogLine: Sendable, Hashable {
             return scalar
         }
 
+        /// After a `\`: one escape of `escapedForDisplay` (`\\`, `\n`, `\r`, `\t`, `\xNN`,
+        /// `\u{NNNN}`), as the scalar it stands for; nil when it is none of them.
+        mutating func displayEscape() -> Unicode.Scalar? {
+            switch take() {
+            case "\\": return "\\"
+            case "n": return "\n"
+            case "r": return "\r"
+            case "t": return "\t"
+            case "x":
+                guard offset + 2 <= scalars.count,
+                      let value = UInt8(String(String.UnicodeScalarView(scalars[offset..<offset + 2])), radix: 16)
+                else { return nil }
+                offset += 2
+                return Unicode.Scalar(value)
+            case "u":
+                guard take() == "{", let end = scalars[offset...].firstIndex(of: "}"),
+                      let value = UInt32(String(String.UnicodeScalarView(scalars[offset..<end])), radix: 16)
+                else { return nil }
+                offset = end + 1
+                return Unicode.Scalar(value)
+            default:
+                return nil
+            }
+        }
+
         mutating func bareValue() throws(LogLineParseError) -> String {
             var value = ""
             while let scalar = peek(), scalar != " ", scalar != "]" {
@@ -172,13 +188,13 @@ public struct LogLine: Sendable, Hashable {
                 case "\"":
                     return value
                 case "\\":
-                    switch take() {
-                    case "\\": value += "\\"
-                    case "\"": value += "\""
-                    case "n": value += "\n"
-                    case "r": value += "\r"
-                    case "t": value += "\t"
-                    default: throw LogLineParseError(reason: "unknown escape in a quoted value", offset: offset - 2)
+                    if peek() == "\"" {
+                        offset += 1
+                        value += "\""
+                    } else if let scalar = displayEscape() {
+                        value.unicodeScalars.append(scalar)
+                    } else {
+                        throw LogLineParseError(reason: "unknown escape in a quoted value", offset: offset - 1)
                     }
                 default:
                     value.unicodeScalars.append(scalar)

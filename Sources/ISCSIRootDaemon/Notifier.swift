@@ -21,7 +21,7 @@ public struct Notifier: Sendable {
         send(["READY=1"] + (status.map { [Self.statusAssignment($0)] } ?? []))
     }
 
-    /// `STATUS=`: one human-readable line (line breaks become spaces).
+    /// `STATUS=`: one human-readable line (line breaks become spaces, other controls escaped).
     @discardableResult
     public func status(_ text: String) -> Outcome {
         send([Self.statusAssignment(text)])
@@ -71,6 +71,6 @@ public struct Notifier: Sendable {
     }
 
     private static func statusAssignment(_ text: String) -> String {
-        "STATUS=" + String(text.map { $0.isNewline ? " " : $0 })
+        "STATUS=" + String(text.map { $0.isNewline ? " " : $0 }).escapedForDisplay
     }
 }

@@ -24,7 +24,7 @@ struct ApplyCommand: ParsableCommand {
         let configuration = try settings.load(root: paths.systemTree)
         let topology = paths.scanner().scan()
         if let reason = topology.unreadable {
-            print("iscsi-rootd: \(reason)", to: &StandardError.stream)
+            print("iscsi-rootd: \(reason)".escapedForDisplay, to: &StandardError.stream)
             throw ExitCode(CommandExit.failed)
         }
         let outcomes = DiskTuner(sysfs: paths.sysfsTree, policy: configuration.disk).tune(topology.devices, dryRun: dryRun)

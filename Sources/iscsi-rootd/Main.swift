@@ -53,7 +53,9 @@ struct IscsiRootd: AsyncParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
-                print(fullMessage(for: error), to: &StandardError.stream)
+                // Escaped: the message quotes the argument as given.
+                print(fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: false)
+                    .map(\.escapedForDisplay).joined(separator: "\n"), to: &StandardError.stream)
                 exit(withError: ExitCode(CommandExit.usage))
             }
             exit(withError: error)

@@ -42,7 +42,7 @@ struct ConfigOptions: ParsableArguments {
         do {
             configuration = try ConfigLoader(system: root).load(explicitFile: config.map(absolutePath))
         } catch {
-            print("iscsi-rootd: configuration error: \(error)", to: &StandardError.stream)
+            print("iscsi-rootd: configuration error: \(error)".escapedForDisplay, to: &StandardError.stream)
             throw ExitCode(CommandExit.usage)
         }
         if let timeout { configuration.disk.timeout = timeout }

@@ -16,6 +16,8 @@ struct NotifierTests {
         #expect(socket.receive() == "READY=1\nSTATUS=root sda via session1 LOGGED_IN; 2 disks tuned")
         #expect(notifier.status("RECOVERY session1 12 s, I/O errors in 86388 s") == .sent)
         #expect(socket.receive() == "STATUS=RECOVERY session1 12 s, I/O errors in 86388 s")
+        #expect(notifier.status("target iqn.x\u{1B}]0;owned\u{07}\u{1B}[2J\u{9B}") == .sent)
+        #expect(socket.receive() == #"STATUS=target iqn.x\x1b]0;owned\x07\x1b[2J\u{009b}"#)
         #expect(notifier.watchdog() == .sent)
         #expect(socket.receive() == "WATCHDOG=1")
         #expect(notifier.stopping() == .sent)

@@ -28,7 +28,7 @@ public struct AuditReport: Sendable {
                 }
             }
         }
-        return lines.joined(separator: "\n") + "\n"
+        return lines.map(\.escapedForDisplay).joined(separator: "\n") + "\n"
     }
 
     public var json: JSONValue {

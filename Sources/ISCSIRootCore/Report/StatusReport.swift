@@ -143,11 +143,13 @@ public struct StatusReport: Sendable {
 
     // MARK: Text
 
-    /// Human output for an 80-column terminal; `color` only on a tty.
+    /// Human output for an 80-column terminal; `color` only on a tty. Every line is escaped
+    /// (`escapedForDisplay`: sysfs strings reach it) before the colour is added.
     public func text(color: Bool) -> String {
         let style = TextStyle(enabled: color)
         var lines: [String] = []
-        lines.append("\(style.severity(overall)): \(summary)")
+        var severityLines: [(line: Int, severity: Severity)] = [(0, overall)]
+        lines.append("\(overall): \(summary)")
         lines.append("")
         lines += rootLines
         if !topology.sessions.isEmpty {
@@ -185,7 +187,8 @@ public struct StatusReport: Sendable {
         if !findings.isEmpty {
             lines.append("")
             for finding in findings {
-                lines.append("\(style.severity(finding.severity)) \(finding.subject): \(finding.message)")
+                severityLines.append((lines.count, finding.severity))
+                lines.append("\(finding.severity) \(finding.subject): \(finding.message)")
             }
         }
         switch daemon {
@@ -198,6 +201,10 @@ public struct StatusReport: Sendable {
         case nil:
             lines.append("")
             lines.append("daemon: no state file (iscsi-rootd run has not run this boot)")
+        }
+        lines = lines.map(\.escapedForDisplay)
+        for (index, severity) in severityLines {
+            lines[index] = style.severity(severity) + lines[index].dropFirst(severity.description.count)
         }
         return lines.joined(separator: "\n") + "\n"
     }
