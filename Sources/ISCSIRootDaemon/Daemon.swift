@@ -16,6 +16,7 @@ public enum Daemon {
     enum Input: Sendable {
         case device(DeviceEvent)
         case iscsi(ISCSIKernelEvent)
+        case network(RouteNetlinkListener.Event)
         case kernel(KernelRecord)
         case signal(SignalRequest)
         case tick
@@ -77,6 +78,20 @@ public enum Daemon {
             sessionEvents = "polling only (--sysfs is not the live /sys)"
         }
 
+        // The network under the root: rtnetlink events (this namespace's own, whatever --sysfs is).
+        var routeListener: RouteNetlinkListener?
+        var routeQuery: RouteNetlinkQuery?
+        var networkFailure: String?
+        do {
+            let listener = try RouteNetlinkListener()
+            routeQuery = try RouteNetlinkQuery()
+            routeListener = listener
+            forward(listener.events) { .network($0) }
+        } catch {
+            routeListener?.stop()
+            networkFailure = error.description
+        }
+
         var kernelLog: KernelLogReader?
         if let path = options.kernelLog {
             do {
@@ -96,6 +111,12 @@ public enum Daemon {
         if let fallbackReason {
             engine.emit(HealthEvent(.udevFallback, "new and vanished disks are found by rescanning sysfs every poll interval: \(fallbackReason)",
                                     fields: [:], at: .now))
+        }
+        if let routeQuery {
+            engine.watchNetwork(with: routeQuery, events: "rtnetlink")
+        } else if let networkFailure {
+            logger.warning("the network under the root is not watched: \(networkFailure)")
+            engine.networkEvents = "off (\(networkFailure))"
         }
         // Coldplug: with udev, the SCSI devices libudev knows; without, the sysfs scan's.
         var coldplug: [HCTL]?
@@ -139,6 +160,11 @@ public enum Daemon {
             case .iscsi:
                 // At once for a connection error; a burst (many sessions logging in) polls once a tick.
                 if now.since(engine.lastPoll) >= .milliseconds(100) { engine.poll(at: now) } else { engine.pollDue = true }
+            case .network(.message(let message)):
+                engine.handle(network: message, at: now)
+            case .network(.overflow):
+                logger.warning("rtnetlink messages were lost (receive buffer overflow); reading links and addresses again")
+                engine.reloadNetwork(at: now)
             case .kernel(let record):
                 engine.handle(record, at: now)
             case .signal(.reload):
@@ -152,6 +178,7 @@ public enum Daemon {
                 break
             }
             let isTick = if case .tick = input { true } else { false }
+            if engine.networkDue && isTick { engine.checkNetwork(at: now) }
             if (engine.pollDue && isTick) || now.since(engine.lastPoll) >= engine.pollInterval { engine.poll(at: now) }
             if now.since(engine.lastIOSample) >= engine.ioSampleInterval {
                 engine.sampleIO(at: now)
@@ -171,6 +198,7 @@ public enum Daemon {
         ticker.cancel()
         monitor?.stop()
         listener?.stop()
+        routeListener?.stop()
         kernelLog?.stop()
         signals.stop()
         for task in forwarders { task.cancel() }

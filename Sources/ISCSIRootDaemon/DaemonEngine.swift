@@ -42,7 +42,7 @@ struct DaemonEngine {
     let notifier: Notifier
     private(set) var configuration: Configuration
     private(set) var state: DaemonState
-    private var topology: Topology
+    private(set) var topology: Topology
     private var recovery = RecoveryTracker()
     private var stallTracker = StallTracker()
     private var damageTracker: DamageTracker
@@ -56,6 +56,12 @@ struct DaemonEngine {
     private(set) var lastVerify: Moment
     /// Whether new and vanished disks are found by rescanning (no udev).
     let discoversByPolling: Bool
+    /// The network under the root sessions (DaemonEngine+Network.swift); nil `routeQuery`: not watched.
+    var network = NetworkWatch()
+    var routeQuery: RouteNetlinkQuery?
+    var networkDue = false
+    var lastNetworkCheck: Moment
+    var networkEvents = "off"
 
     init(options: DaemonOptions, configuration: Configuration, configurationFiles: [String], logger: Logger,
          notifier: Notifier, deviceEvents: String, sessionEvents: String, discoversByPolling: Bool,
@@ -80,6 +86,7 @@ struct DaemonEngine {
         lastPoll = now
         lastIOSample = now
         lastVerify = now
+        lastNetworkCheck = now
     }
 
     var scanner: TopologyScanner { TopologyScanner(sysfs: options.sysfs, system: options.system) }
@@ -103,6 +110,7 @@ struct DaemonEngine {
         tuneSessions(at: now)
         topology = scanner.scan()
         report(recovery.update(topology, at: now), at: now)
+        checkNetwork(at: now)
         sampleIO(at: now)
         report(damageTracker.observeExt4(errorCounts: ext4ErrorCounts(), topology: topology, at: now), at: now)
         summariseBacklog(kernelBacklog, at: now)
@@ -149,6 +157,7 @@ struct DaemonEngine {
         topology = scanner.scan()
         if discoversByPolling { discoverDevices(at: now) }
         report(recovery.update(topology, at: now), at: now)
+        checkNetwork(at: now)
         tuneSessions(at: now)
         report(damageTracker.observeExt4(errorCounts: ext4ErrorCounts(), topology: topology, at: now), at: now)
         sampleIO(at: now)
@@ -342,7 +351,7 @@ struct DaemonEngine {
     }
 
     private mutating func report(_ events: [HealthEvent], at now: Moment) {
-        for event in events { emit(event) }
+        for event in network.attributeCauses(events) { emit(event) }
     }
 
     /// One journal entry, kept in the state file's recent events too.
@@ -358,7 +367,7 @@ struct DaemonEngine {
     mutating func updateStatus(at now: Moment) {
         let line = StatusLine.compose(topology: topology, configuration: configuration, episodes: recovery.openEpisodes,
                                       stalls: Array(stallTracker.stalls.values), damage: damageTracker.damaged,
-                                      auditProblems: state.auditProblems.count, at: now)
+                                      auditProblems: state.auditProblems.count, network: network.statusLine(at: now), at: now)
         if line != lastStatusLine {
             lastStatusLine = line
             _ = notifier.status(line)
@@ -376,6 +385,7 @@ struct DaemonEngine {
         state.damage = damageTracker.damaged
         state.kernelSequence = damageTracker.lastSequence
         state.ext4Baseline = damageTracker.ext4Baseline
+        state.network = network.record(events: networkEvents, at: now)
         if let error = StateFile(directory: options.stateDirectory).write(state.file(at: now)) {
             logger.warning("cannot write the state file: \(error)")
         }

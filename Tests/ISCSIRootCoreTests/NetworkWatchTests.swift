@@ -172,16 +172,21 @@ struct NetworkWatchTests {
         #expect(script.judge(route: moved).isEmpty)
     }
 
-    @Test("a session that goes away ends its episode; the state file's network object")
+    @Test("a session that goes away ends its episode; the state file's network member round-trips")
     func sessionGoneAndJSON() throws {
         var script = try Script(topology: clientOnCapturedNetwork().topology)
         _ = script.judge(route: try script.capture.route("10.0.2.2"))
         _ = try script.step("ip link set v0 down", route: script.capture.route("10.0.2.2"))
-        let json = script.watch.json(at: script.now)
-        let session = try #require(json["sessions"]?.arrayValue?.first)
-        #expect(session["interface"]?.stringValue == "v0" && session["local_address"]?.stringValue == "10.0.2.15")
-        #expect(session["reachable"]?.boolValue == false)
-        #expect(json["episodes"]?.arrayValue?.first?["cut_off"]?.boolValue == true)
+        let record = script.watch.record(events: "rtnetlink", at: script.now)
+        let session = try #require(record.sessions.first)
+        #expect(session.interface == "v0" && session.localAddress == "10.0.2.15" && !session.reachable)
+        #expect(session.problems == ["v0 is down (administratively down)"])
+        #expect(record.episodes.first?.cutOff == true && record.events == "rtnetlink")
+        // Written and read back through the state file's schema.
+        var random = SeededGenerator(seed: 12)
+        var file = StateFileSchemaTests.randomFile(&random)
+        file.network = record
+        #expect(try DaemonStateFile(json: file.json).network == record)
         #expect(script.watch.update([], at: script.now).isEmpty)
         #expect(script.watch.open.isEmpty && script.watch.finished.count == 1 && script.watch.paths.isEmpty)
     }

@@ -43,7 +43,21 @@ struct StateFileSchemaTests {
             residentKiB: nil,
             recentEvents: (0..<Int.random(in: 0...3, using: &random)).map { _ in
                 .init(timeMicroseconds: wall(), kind: text(), priority: Int.random(in: 0...7, using: &random), message: text())
-            })
+            },
+            network: .init(
+                events: text(),
+                sessions: (0..<Int.random(in: 0...2, using: &random)).map { _ in
+                    .init(session: text(), root: random.chance(0.5), portal: random.chance(0.5) ? text() : nil,
+                          localAddress: random.chance(0.5) ? text() : nil, interface: random.chance(0.5) ? text() : nil,
+                          route: text(), reachable: random.chance(0.5), problems: [text()])
+                },
+                episodes: (0..<Int.random(in: 0...2, using: &random)).map { _ in
+                    .init(session: text(), root: random.chance(0.5), interface: random.chance(0.5) ? text() : nil,
+                          cause: text(), startedMicroseconds: wall(), cutOff: random.chance(0.5),
+                          losses: Int.random(in: DaemonStateFile.countRange, using: &random),
+                          restoredMicroseconds: optionalWall(), endedMicroseconds: optionalWall(), seconds: seconds(),
+                          consequences: [text()])
+                }))
     }
 
     @Test func everyFileTheDaemonCanWriteReadsBackEqual() throws {
@@ -77,6 +91,8 @@ struct StateFileSchemaTests {
         (["damage", "0", "since_usec"], .double(9.3e18)), (["kernel_seqnum"], .int(-1)),
         (["ext4_baseline", "sda"], .double(1e20)), (["recent_events", "0", "priority"], .int(8)),
         (["memory", "locked_kib"], .string("lots")), (["corrections"], .null), (["boot_id"], .int(3)),
+        (["network", "episodes", "0", "losses"], .int(-1)), (["network", "episodes", "0", "seconds"], .double(1e300)),
+        (["network", "sessions", "0", "reachable"], .string("yes")),
     ])
     func anOutOfRangeValueIsAnErrorNamingIt(path: [String], value: JSONValue) throws {
         var random = SeededGenerator(seed: 1)
@@ -90,6 +106,12 @@ struct StateFileSchemaTests {
         file.ext4Baseline = ["sda": 0]
         file.config.types = [0]
         file.recentEvents = [.init(timeMicroseconds: 1, kind: "started", priority: 6, message: "m")]
+        file.network = .init(events: "rtnetlink",
+                             sessions: [.init(session: "session1", root: true, portal: nil, localAddress: nil, interface: nil,
+                                              route: "r", reachable: true, problems: [])],
+                             episodes: [.init(session: "session1", root: true, interface: nil, cause: "x", startedMicroseconds: 1,
+                                              cutOff: true, losses: 1, restoredMicroseconds: nil, endedMicroseconds: nil,
+                                              seconds: 1, consequences: [])])
         let json = Self.replacing(file.json, path: path, with: value)
         do {
             _ = try DaemonStateFile(json: json)

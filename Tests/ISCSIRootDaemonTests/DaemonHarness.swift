@@ -77,14 +77,15 @@ final class DaemonUnderTest {
     private(set) var unparsable: [String] = []
     private(set) var entries: [LogLine] = []
 
+    /// `launcher` goes before the binary (e.g. `ip netns exec NAME`, which execs it in place).
     init(tree: FixtureTree, configPath: String, kernelLog: String, stateDirectory: String,
-         environment: [String: String] = [:]) throws {
+         environment: [String: String] = [:], launcher: [String] = []) throws {
         self.tree = tree
         self.configPath = configPath
         self.stateDirectory = stateDirectory
         notify = try NotifyListener()
         let binary = try #require(iscsiRootdBinary, "no iscsi-rootd binary next to the test bundle")
-        process = try ChildProcess([
+        process = try ChildProcess(launcher + [
             binary, "run", "--udev", "off", "--poll-interval", "0.2", "--kernel-log", kernelLog,
             "--state-dir", stateDirectory, "--log", "stderr", "--config", configPath,
             "--sysfs", tree.sysfs.root, "--root", tree.system.root,

@@ -343,37 +343,25 @@ public struct NetworkWatch: Sendable {
         }
     }
 
-    /// The state file's `network` object.
-    public func json(at now: Moment) -> JSONValue {
-        .object([
-            ("sessions", .array(paths.keys.sorted().compactMap { paths[$0] }.map { path in
-                .object([
-                    ("session", .string("session\(path.session)")),
-                    ("root", .bool(!path.carries.isEmpty)),
-                    ("portal", .optional(path.portal)),
-                    ("local_address", .optional(path.localAddress)),
-                    ("interface", .optional(path.interface)),
-                    ("route", .string(Self.describe(path.route, snapshot: snapshot))),
-                    ("reachable", .bool(path.reachable)),
-                    ("problems", .array(path.problems.map { .string($0.description) })),
-                ])
-            })),
-            ("episodes", .array((open.values.sorted { $0.session < $1.session } + finished.reversed()).map { episode in
-                let wall = { (moment: Moment?) -> JSONValue in moment.map { .int(Int($0.wallMicroseconds)) } ?? .null }
-                return .object([
-                    ("session", .string("session\(episode.session)")),
-                    ("root", .bool(!episode.carries.isEmpty)),
-                    ("interface", .optional(episode.interface)),
-                    ("cause", .string(episode.cause)),
-                    ("started_usec", wall(episode.started)),
-                    ("cut_off", .bool(episode.isCutOff)),
-                    ("losses", .int(episode.losses)),
-                    ("restored_usec", wall(episode.restored)),
-                    ("ended_usec", wall(episode.ended)),
-                    ("seconds", .double(Double((episode.restored ?? now).since(episode.started).microseconds) / 1e6)),
-                    ("consequences", .array(episode.consequences.map(JSONValue.string))),
-                ])
-            })),
-        ])
+    /// The state file's `network` member; `events` says where the changes come from.
+    public func record(events: String, at now: Moment) -> DaemonStateFile.Network {
+        DaemonStateFile.Network(
+            events: events,
+            sessions: paths.keys.sorted().compactMap { paths[$0] }.map { path in
+                DaemonStateFile.Network.Path(
+                    session: "session\(path.session)", root: !path.carries.isEmpty, portal: path.portal,
+                    localAddress: path.localAddress, interface: path.interface,
+                    route: Self.describe(path.route, snapshot: snapshot), reachable: path.reachable,
+                    problems: path.problems.map(\.description))
+            },
+            episodes: (open.values.sorted { $0.session < $1.session } + finished.reversed()).map { episode in
+                DaemonStateFile.Network.Episode(
+                    session: "session\(episode.session)", root: !episode.carries.isEmpty, interface: episode.interface,
+                    cause: episode.cause, startedMicroseconds: episode.started.wallMicroseconds, cutOff: episode.isCutOff,
+                    losses: episode.losses, restoredMicroseconds: episode.restored?.wallMicroseconds,
+                    endedMicroseconds: episode.ended?.wallMicroseconds,
+                    seconds: Double((episode.restored ?? now).since(episode.started).microseconds) / 1e6,
+                    consequences: episode.consequences)
+            })
     }
 }

@@ -30,6 +30,8 @@ public struct DaemonState: Sendable {
     public var residentKiB: Int?
     /// Newest last.
     public var recentEvents: [HealthEvent] = []
+    /// `NetworkWatch.record`: each root session's path to its portal and the episodes it was cut.
+    public var network = DaemonStateFile.Network()
 
     public init(pid: Int32, bootID: String, startedMicroseconds: Int64, deviceEvents: String, sessionEvents: String,
                 configuration: Configuration, configurationFiles: [String]) {
@@ -82,7 +84,7 @@ public struct DaemonState: Sendable {
             recentEvents: recentEvents.map { event in
                 DaemonStateFile.Event(timeMicroseconds: event.at.wallMicroseconds, kind: event.kind.rawValue,
                                       priority: event.kind.priority, message: event.message)
-            })
+            }, network: network)
     }
 
     /// What must outlive a daemon restart within one boot: sticky damage, the last kernel record

@@ -52,6 +52,49 @@ public struct DaemonStateFile: Sendable, Hashable {
         public var message: String
     }
 
+    /// The network under the root sessions (`NetworkWatch.record`).
+    public struct Network: Sendable, Hashable {
+        /// One root session's way to its portal.
+        public struct Path: Sendable, Hashable {
+            public var session: String
+            public var root: Bool
+            public var portal: String?
+            public var localAddress: String?
+            public var interface: String?
+            /// The kernel's route, as `NetworkWatch.describe` writes it.
+            public var route: String
+            public var reachable: Bool
+            public var problems: [String]
+        }
+
+        /// A time a root session's path was cut.
+        public struct Episode: Sendable, Hashable {
+            public var session: String
+            public var root: Bool
+            public var interface: String?
+            public var cause: String
+            public var startedMicroseconds: Int64
+            public var cutOff: Bool
+            public var losses: Int
+            public var restoredMicroseconds: Int64?
+            public var endedMicroseconds: Int64?
+            public var seconds: Double
+            /// The stalls and recoveries tied to it.
+            public var consequences: [String]
+        }
+
+        /// "rtnetlink", or "off" with the reason.
+        public var events: String
+        public var sessions: [Path]
+        public var episodes: [Episode]
+
+        public init(events: String = "off", sessions: [Path] = [], episodes: [Episode] = []) {
+            self.events = events
+            self.sessions = sessions
+            self.episodes = episodes
+        }
+    }
+
     public var pid: Int32
     public var bootID: String
     public var startedMicroseconds: Int64
@@ -72,6 +115,7 @@ public struct DaemonStateFile: Sendable, Hashable {
     public var lockedKiB: Int?
     public var residentKiB: Int?
     public var recentEvents: [Event]
+    public var network = Network()
 
     // MARK: Ranges
 
@@ -151,6 +195,41 @@ public struct DaemonStateFile: Sendable, Hashable {
                     ("message", .string(event.message)),
                 ])
             })),
+            ("network", networkJSON),
+        ])
+    }
+
+    var networkJSON: JSONValue {
+        let wall = { (value: Int64?) -> JSONValue in value.map { .int(Int($0)) } ?? .null }
+        return .object([
+            ("events", .string(network.events)),
+            ("sessions", .array(network.sessions.map { path in
+                .object([
+                    ("session", .string(path.session)),
+                    ("root", .bool(path.root)),
+                    ("portal", .optional(path.portal)),
+                    ("local_address", .optional(path.localAddress)),
+                    ("interface", .optional(path.interface)),
+                    ("route", .string(path.route)),
+                    ("reachable", .bool(path.reachable)),
+                    ("problems", .array(path.problems.map(JSONValue.string))),
+                ])
+            })),
+            ("episodes", .array(network.episodes.map { episode in
+                .object([
+                    ("session", .string(episode.session)),
+                    ("root", .bool(episode.root)),
+                    ("interface", .optional(episode.interface)),
+                    ("cause", .string(episode.cause)),
+                    ("started_usec", wall(episode.startedMicroseconds)),
+                    ("cut_off", .bool(episode.cutOff)),
+                    ("losses", .int(episode.losses)),
+                    ("restored_usec", wall(episode.restoredMicroseconds)),
+                    ("ended_usec", wall(episode.endedMicroseconds)),
+                    ("seconds", .double(episode.seconds)),
+                    ("consequences", .array(episode.consequences.map(JSONValue.string))),
+                ])
+            })),
         ])
     }
 
@@ -211,6 +290,28 @@ extension DaemonStateFile {
         recentEvents = try root["recent_events"].array().map { item throws(StateFileError) in
             Event(timeMicroseconds: try item["time_usec"].wall(), kind: try item["kind"].string(),
                   priority: try item["priority"].int(in: 0...7), message: try item["message"].string())
+        }
+        // A file written before the daemon watched the network has none.
+        let network = root["network"]
+        if network.value != nil {
+            self.network = Network(
+                events: try network["events"].string(),
+                sessions: try network["sessions"].array().map { item throws(StateFileError) in
+                    Network.Path(session: try item["session"].string(), root: try item["root"].bool(),
+                                 portal: try item["portal"].optionalString(),
+                                 localAddress: try item["local_address"].optionalString(),
+                                 interface: try item["interface"].optionalString(), route: try item["route"].string(),
+                                 reachable: try item["reachable"].bool(), problems: try item["problems"].strings())
+                },
+                episodes: try network["episodes"].array().map { item throws(StateFileError) in
+                    Network.Episode(session: try item["session"].string(), root: try item["root"].bool(),
+                                    interface: try item["interface"].optionalString(), cause: try item["cause"].string(),
+                                    startedMicroseconds: try item["started_usec"].wall(), cutOff: try item["cut_off"].bool(),
+                                    losses: try item["losses"].int(in: Self.countRange),
+                                    restoredMicroseconds: try item["restored_usec"].optionalWall(),
+                                    endedMicroseconds: try item["ended_usec"].optionalWall(),
+                                    seconds: try item["seconds"].seconds(), consequences: try item["consequences"].strings())
+                })
         }
     }
 }

@@ -27,11 +27,16 @@ public struct DaemonStatus: Sendable {
     }
 
     /// Findings only the daemon can know: damage (this boot, even if the daemon stopped) and, while it
-    /// runs, stalled I/O.
+    /// runs, stalled I/O and root sessions cut off from their portals.
     public var findings: [Finding] {
         guard sameBoot else { return [] }
         var findings = file.damage.map { Finding(.critical, $0.device, $0.message, concernsRoot: $0.root) }
         if running {
+            for path in file.network.sessions where !path.reachable {
+                findings.append(Finding(path.root ? .critical : .warning, path.session,
+                    "cannot reach its portal \(path.portal ?? "?"): \(path.problems.joined(separator: "; ")) (as of the daemon's last look)",
+                    concernsRoot: path.root))
+            }
             for stall in file.stalls {
                 findings.append(Finding(stall.root ? .critical : .warning, stall.disk,
                     "I/O stalled \(Int(stall.seconds)) s with \(stall.inflight) requests in flight (as of the daemon's last look)",
@@ -73,6 +78,20 @@ public struct DaemonStatus: Sendable {
             } else {
                 let left = episode.secondsLeft.map { $0.isInfinite ? "never" : "\(Int($0)) s" } ?? "?"
                 lines.append("outage: \(episode.session) in recovery for \(Int(episode.seconds)) s (\(episode.cause)); I/O errors in \(left)")
+            }
+        }
+        if running {
+            for path in file.network.sessions {
+                lines.append("network: \(path.session) from \(path.localAddress ?? "unknown address") on \(path.interface ?? "unknown interface") to \(path.portal ?? "?"): route \(path.route)")
+            }
+        }
+        for episode in file.network.episodes.prefix(3) {
+            let flaps = episode.losses > 1 ? ", lost \(episode.losses) times" : ""
+            if episode.cutOff {
+                lines.append("network outage: \(episode.session) cut off for \(Int(episode.seconds)) s (\(episode.cause)\(flaps))")
+            } else {
+                let back = episode.restoredMicroseconds.map { WallClock.format(microseconds: $0) } ?? "?"
+                lines.append("past network outage: \(episode.session) \(Int(episode.seconds)) s (\(episode.cause)\(flaps)), back \(back)")
             }
         }
         for event in file.recentEvents.suffix(5) {

@@ -2,9 +2,13 @@
 public enum StatusLine {
     public static func compose(topology: Topology, configuration: Configuration, episodes: [RecoveryEpisode],
                                stalls: [StallEpisode], damage: [FileSystemDamage], auditProblems: Int = 0,
-                               at now: Moment) -> String {
+                               network: String? = nil, at now: Moment) -> String {
         if let worst = damage.first {
             return worst.message
+        }
+        // A root session cut off from its portal: the cause of the stalls and recoveries that follow.
+        if let network {
+            return network
         }
         if let stall = stalls.sorted(by: { !$0.carries.isEmpty && $1.carries.isEmpty }).first {
             return StallTracker.stallMessage(disk: stall.disk, carries: stall.carries, duration: stall.duration(at: now),
