@@ -31,9 +31,9 @@ func snapshot(_ directory: String) -> [String: String] {
         guard let handle = opendir(current) else { continue }
         defer { closedir(handle) }
         while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+            // In place: copying the whole dirent reads past readdir's buffer (see FileTree.list).
+            let name = String(cString: (UnsafeRawPointer(entry) + MemoryLayout<dirent>.offset(of: \dirent.d_name)!)
+                .assumingMemoryBound(to: CChar.self))
             if name == "." || name == ".." { continue }
             let path = current + "/" + name
             var info = stat()

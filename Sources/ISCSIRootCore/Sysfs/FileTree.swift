@@ -124,6 +124,8 @@ public struct FileTree: Sendable, Hashable {
         }
     }
 
+    private static let direntNameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+
     /// Whether this process may write `relative` (effective ids, as the write would be checked).
     public func checkWritable(_ relative: String) -> Result<Void, FileError> {
         let absolute = path(relative)
@@ -138,9 +140,10 @@ public struct FileTree: Sendable, Hashable {
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
+            // The name read in place: a `dirent` is only as long as its name (d_reclen), so copying
+            // the whole struct (`entry.pointee`) reads past the last entry of readdir's buffer, and
+            // into an unmapped page once a directory is large (2000 sessions crashed check --json).
+            let name = String(cString: (UnsafeRawPointer(entry) + Self.direntNameOffset).assumingMemoryBound(to: CChar.self))
             if name != "." && name != ".." { names.append(name) }
         }
         return names
