@@ -37,7 +37,8 @@ extension DaemonEngine {
         guard let routeQuery else { return }
         lastNetworkCheck = now
         networkDue = false
-        let inputs = topology.sessions.compactMap { session -> NetworkWatch.Input? in
+        // A multipath path's lost portal is its map's business (PathTracker: degraded, not root lost).
+        let inputs = topology.sessions.filter { !topology.isPathSession($0.number) }.compactMap { session -> NetworkWatch.Input? in
             let carries = topology.criticalUses(ofSession: session.number)
             guard !carries.isEmpty, let portal = NetworkWatch.portalAddress(session) else { return nil }
             return NetworkWatch.Input(session: session, host: session.hostNumber.flatMap(topology.host), carries: carries,

@@ -44,6 +44,7 @@ struct DaemonEngine {
     private(set) var state: DaemonState
     private(set) var topology: Topology
     private var recovery = RecoveryTracker()
+    private var paths = PathTracker()
     private var stallTracker = StallTracker()
     private var damageTracker: DamageTracker
     /// SCSI devices seen, with their disk: sd probes asynchronously, so a disk can appear after its device.
@@ -111,6 +112,7 @@ struct DaemonEngine {
         topology = scanner.scan()
         report(recovery.update(topology, at: now), at: now)
         checkNetwork(at: now)
+        report(paths.update(topology, at: now), at: now)
         sampleIO(at: now)
         report(damageTracker.observeExt4(errorCounts: ext4ErrorCounts(), topology: topology, at: now), at: now)
         summariseBacklog(kernelBacklog, at: now)
@@ -158,6 +160,7 @@ struct DaemonEngine {
         if discoversByPolling { discoverDevices(at: now) }
         report(recovery.update(topology, at: now), at: now)
         checkNetwork(at: now)
+        report(paths.update(topology, at: now), at: now)
         tuneSessions(at: now)
         report(damageTracker.observeExt4(errorCounts: ext4ErrorCounts(), topology: topology, at: now), at: now)
         sampleIO(at: now)
@@ -249,7 +252,7 @@ struct DaemonEngine {
     var ioSampleInterval: Duration { min(options.pollInterval, .milliseconds(500)) }
 
     private var somethingIsWrong: Bool {
-        if !recovery.open.isEmpty || !stallTracker.stalls.isEmpty { return true }
+        if !recovery.open.isEmpty || !paths.open.isEmpty || !stallTracker.stalls.isEmpty { return true }
         for session in topology.sessions {
             if session.state.value != .loggedIn { return true }
             if session.connections.contains(where: { $0.state.value != .up }) { return true }
@@ -270,7 +273,8 @@ struct DaemonEngine {
 
     private mutating func tuneSessions(at now: Moment) {
         let tuner = SessionTuner(sysfs: options.sysfs, policy: configuration.recoveryTimeout)
-        for session in topology.sessions {
+        // Path sessions are multipathd's: NOPs on is their recipe and their recovery_tmo is never written.
+        for session in topology.sessions where !topology.isPathSession(session.number) {
             let carries = topology.criticalUses(ofSession: session.number)
             guard !carries.isEmpty else { continue }
             var fields = RecoveryTracker.fields(session, host: session.hostNumber.flatMap(topology.host), carries: carries)
@@ -381,6 +385,8 @@ struct DaemonEngine {
         state.pollInterval = pollInterval
         state.openEpisodes = recovery.openEpisodes
         state.finishedEpisodes = recovery.finished
+        state.openPathEpisodes = paths.openEpisodes
+        state.finishedPathEpisodes = paths.finished
         state.stalls = stallTracker.stalls.values.sorted { $0.disk < $1.disk }
         state.damage = damageTracker.damaged
         state.kernelSequence = damageTracker.lastSequence

@@ -333,10 +333,36 @@ public final class FixtureTree {
         return name
     }
 
-    /// A device-mapper device `dm-N` named `name` (as LVM makes `vg-root`) over `slaves` (partitions
-    /// or disks), with `slaves/` and the slaves' `holders/` links.
+    /// A dm-multipath map `dm-N` named `name` over the path disks `paths` (one LUN seen through several
+    /// sessions): `dm/uuid` is `mpath-<WWID>`, the WWID being the first path's `device/wwid` as
+    /// multipath-tools' `scsi_id` derives it (`naa.` becomes the NAA type `3`). Request-based, so its
+    /// queue offers the captured schedulers.
     @discardableResult
-    public func addDeviceMapper(name mapped: String, over slaves: [String], sectors: UInt64 = 131_072) throws -> String {
+    public func addMultipathMap(name mapped: String, paths: [String], sectors: UInt64 = 16_777_216) throws -> String {
+        guard let first = paths.first, let wwid = sysfs.attribute("class/block/\(first)/device/wwid").value else {
+            throw FixtureError(message: "no wwid for the paths \(paths)")
+        }
+        let id = wwid.hasPrefix("naa.") ? "3" + wwid.dropFirst(4) : wwid
+        return try addDeviceMapper(name: mapped, over: paths, sectors: sectors, uuid: "mpath-\(id)", requestBased: true)
+    }
+
+    /// Partition `number` of a multipath map as kpartx makes it: `<map>-part<N>`, uuid `part<N>-<map uuid>`.
+    @discardableResult
+    public func addMapperPartition(_ number: Int, of map: String, sectors: UInt64 = 131_072) throws -> String {
+        guard let name = sysfs.attribute("class/block/\(map)/dm/name").value,
+              let uuid = sysfs.attribute("class/block/\(map)/dm/uuid").value else {
+            throw FixtureError(message: "no device-mapper device \(map)")
+        }
+        return try addDeviceMapper(name: "\(name)-part\(number)", over: [map], sectors: sectors, uuid: "part\(number)-\(uuid)")
+    }
+
+    /// A device-mapper device `dm-N` named `name` (as LVM makes `vg-root`) over `slaves` (partitions
+    /// or disks), with `slaves/` and the slaves' `holders/` links; `uuid` in `dm/uuid` (dm-sysfs.c:
+    /// empty when the tool set none), `dm/suspended` 0. A request-based table (multipath) has a
+    /// blk-mq queue with schedulers; bio-based ones read `none`.
+    @discardableResult
+    public func addDeviceMapper(name mapped: String, over slaves: [String], sectors: UInt64 = 131_072,
+                                uuid: String = "", requestBased: Bool = false) throws -> String {
         let world = try CaptureLibrary.world(.loggedIn)
         let index = nextMapperIndex
         nextMapperIndex += 1
@@ -346,8 +372,11 @@ public final class FixtureTree {
         let dev = substitutingNumbers(world.blockDev, [253, UInt64(index)])
         try Files.write(abs("\(path)/dev"), dev + "\n", mode: 0o444)
         try Files.write(abs("\(path)/dm/name"), mapped + "\n", mode: 0o444)
+        try Files.write(abs("\(path)/dm/uuid"), uuid + "\n", mode: 0o444)
+        try Files.write(abs("\(path)/dm/suspended"), "0\n", mode: 0o444)
         // Bio-based device-mapper queues offer no scheduler: the file reads `none`.
-        try Files.write(abs("\(path)/queue/scheduler"), "none\n", mode: 0o644)
+        let scheduler = requestBased ? (world.blockAttributes["queue/scheduler"] ?? "none") : "none"
+        try Files.write(abs("\(path)/queue/scheduler"), scheduler + "\n", mode: 0o644)
         try writeBlockAttributes(world, at: path, names: ["size", "ro", "removable", "inflight", "stat"],
                                  values: ["size": "\(sectors)"])
         try Files.makeDirectories(abs("\(path)/holders"))

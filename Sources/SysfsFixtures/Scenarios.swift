@@ -8,6 +8,15 @@ public enum Scenario: String, CaseIterable, Sendable {
     /// The healthy client plus a second session (session12 on host3, LUNs 0 and 300), a SATA,
     /// a USB and a virtio-scsi disk, and an iSCSI CD-ROM.
     case mixed
+    /// Root on dm-multipath: one LUN through two portals (session1 on host2 via 10.0.2.2, session2
+    /// on host3 via 10.0.3.2), `mpatha` over sda and sdb, `/boot`, `/` and swap on its kpartx
+    /// partitions, recovery_tmo 5 as multipathd's fast_io_fail_tmo leaves it, and a multipath.conf
+    /// that queues with no path left.
+    case multipath
+    /// The multipath root plus a direct data LUN (session3 on host4, `/srv` on sdc).
+    case multipathData = "multipath-data"
+    /// Root on LVM (`vg-root`) spanning two direct iSCSI disks of two targets.
+    case lvmTwoDisks = "lvm-two-disks"
 
     /// Lays the scenario out in `tree` (which should be empty).
     public func layOut(in tree: FixtureTree) throws {
@@ -19,9 +28,34 @@ public enum Scenario: String, CaseIterable, Sendable {
             try tree.addISCSISession(number: 12, host: 3, luns: [0, 300], target: "iqn.2003-01.org.linux-iscsi.vmlab:tgt2")
             try tree.addISCSISession(number: 13, host: 4, luns: [0], type: 5, target: "iqn.2003-01.org.linux-iscsi.vmlab:cd")
             for kind in LocalDiskKind.allCases { try tree.addLocalDisk(kind) }
+        case .multipath: try tree.layOutMultipathClient()
+        case .multipathData: try tree.layOutMultipathClient(dataLUN: true)
+        case .lvmTwoDisks:
+            try tree.addATACDROM()
+            let first = try tree.addISCSISession(number: 1, host: 2, target: "iqn.2003-01.org.linux-iscsi.vmlab:pv1")
+            let second = try tree.addISCSISession(number: 2, host: 3, target: "iqn.2003-01.org.linux-iscsi.vmlab:pv2")
+            // LVM's dm uuid: LVM- then the VG's and the LV's 32-character uuids.
+            let volume = try tree.addDeviceMapper(name: "vg-root", over: first.disks + second.disks, sectors: 262_144,
+                                                  uuid: "LVM-" + String(repeating: "A", count: 32) + String(repeating: "B", count: 32))
+            try tree.mount(point: "/", device: volume, fileSystem: "ext4")
         }
     }
 }
+
+/// The multipath.conf of the multipath scenarios: the LUN's vendor queues with no path left.
+let multipathConf = """
+    defaults {
+    	user_friendly_names yes
+    }
+    devices {
+    	device {
+    		vendor "LIO-ORG"
+    		product ".*"
+    		no_path_retry queue
+    	}
+    }
+
+    """
 
 extension FixtureTree {
     /// A diskless client: root on a partition of the iSCSI disk (see `Scenario.healthy`).
@@ -46,5 +80,26 @@ extension FixtureTree {
         }
         try mount(point: "/boot", device: boot, fileSystem: "ext4")
         try addSwap(device: swap)
+    }
+
+    /// Root on a multipath map over two sessions to one LUN (see `Scenario.multipath`).
+    func layOutMultipathClient(dataLUN: Bool = false) throws {
+        try addATACDROM()
+        let target = "iqn.2003-01.org.linux-iscsi.vmlab:tgt1"
+        let first = try addISCSISession(number: 1, host: 2, target: target, portal: "10.0.2.2")
+        let second = try addISCSISession(number: 2, host: 3, target: target, portal: "10.0.3.2")
+        for session in [1, 2] { try setAttribute("class/iscsi_session/session\(session)/recovery_tmo", "5") }
+        let map = try addMultipathMap(name: "mpatha", paths: first.disks + second.disks)
+        let boot = try addMapperPartition(1, of: map, sectors: 1_048_576)
+        let root = try addMapperPartition(2, of: map, sectors: 12_582_912)
+        let swap = try addMapperPartition(3, of: map, sectors: 2_097_152)
+        try writeSystemFile("etc/multipath.conf", multipathConf)
+        try mount(point: "/", device: root, fileSystem: "ext4")
+        try mount(point: "/boot", device: boot, fileSystem: "ext4")
+        try addSwap(device: swap)
+        if dataLUN {
+            let data = try addISCSISession(number: 3, host: 4, target: "iqn.2003-01.org.linux-iscsi.vmlab:data", portal: "10.0.2.2")
+            try mount(point: "/srv", device: data.disks[0], fileSystem: "xfs")
+        }
     }
 }

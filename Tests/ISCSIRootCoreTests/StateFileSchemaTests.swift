@@ -27,6 +27,12 @@ struct StateFileSchemaTests {
                       ioFailingSinceMicroseconds: optionalWall(), endedMicroseconds: optionalWall(), seconds: seconds(),
                       secondsLeft: random.pick([nil, .infinity, seconds(), -seconds()]))
             },
+            pathEpisodes: (0..<Int.random(in: 0...3, using: &random)).map { _ in
+                .init(map: text(), disk: text(), session: random.chance(0.5) ? text() : nil,
+                      portal: random.chance(0.5) ? text() : nil, root: random.chance(0.5), cause: text(),
+                      startedMicroseconds: wall(), startedBeforeDaemon: random.chance(0.5),
+                      endedMicroseconds: optionalWall(), seconds: seconds())
+            },
             stalls: (0..<Int.random(in: 0...3, using: &random)).map { _ in
                 .init(disk: text(), sinceMicroseconds: wall(), seconds: seconds(),
                       inflight: Int.random(in: DaemonStateFile.countRange, using: &random), root: random.chance(0.5))
@@ -87,7 +93,8 @@ struct StateFileSchemaTests {
         (["pid"], JSONValue.int(0)), (["pid"], .int(4_294_967_296)), (["started_usec"], .int(-1)),
         (["poll_interval"], .double(1e300)), (["poll_interval"], .double(-1)), (["config", "timeout"], .int(86401)),
         (["config", "types", "0"], .int(32)), (["episodes", "0", "seconds"], .double(1e300)),
-        (["episodes", "0", "seconds_left"], .string("forever")), (["stalls", "0", "inflight"], .int(-5)),
+        (["episodes", "0", "seconds_left"], .string("forever")), (["path_episodes", "0", "ended_usec"], .int(-1)),
+        (["path_episodes", "0", "disk"], .null), (["stalls", "0", "inflight"], .int(-5)),
         (["damage", "0", "since_usec"], .double(9.3e18)), (["kernel_seqnum"], .int(-1)),
         (["ext4_baseline", "sda"], .double(1e20)), (["recent_events", "0", "priority"], .int(8)),
         (["memory", "locked_kib"], .string("lots")), (["corrections"], .null), (["boot_id"], .int(3)),
@@ -100,6 +107,8 @@ struct StateFileSchemaTests {
         file.episodes = [.init(session: "session1", target: nil, root: true, cause: "x", startedMicroseconds: 1,
                                startedBeforeDaemon: false, ioFailingSinceMicroseconds: nil, endedMicroseconds: nil,
                                seconds: 1, secondsLeft: 5)]
+        file.pathEpisodes = [.init(map: "mpatha", disk: "sdb", session: "session2", portal: nil, root: true, cause: "x",
+                                   startedMicroseconds: 1, startedBeforeDaemon: false, endedMicroseconds: nil, seconds: 1)]
         file.stalls = [.init(disk: "sda", sinceMicroseconds: 1, seconds: 1, inflight: 1, root: true)]
         file.damage = [.init(device: "sda", mountPoints: ["/"], root: true, sinceMicroseconds: 1, cause: "x",
                              afterRecoveryTimeoutOf: nil, message: "m")]

@@ -28,12 +28,21 @@ public struct BootChainAudit: Sendable {
             ISCSIDRunningCheck(processes: iscsid, units: units).item,
             ISCSIDShutdownCheck(processes: iscsid, units: units).item,
             NetworkCheck(system: system, session: session).item,
-            NodeRecordCheck(system: system, session: session).item,
-            LiveSessionCheck(session: session).item,
+        ] + sessionItems(first: session) + [
             DiskTuningCheck(topology: topology, expectedTimeout: expectedTimeout,
                             expectedScheduler: expectedScheduler).item,
             ServiceEnabledCheck(units: units).item,
         ]
+    }
+
+    /// The node record and live settings of the root session, or of every path of a multipath root.
+    func sessionItems(first session: ISCSISession) -> [AuditItem] {
+        guard topology.isPathSession(session.number), let root = topology.root else {
+            return [NodeRecordCheck(system: system, session: session).item, LiveSessionCheck(session: session).item]
+        }
+        let paths = topology.sessions(of: root).filter { topology.isPathSession($0.number) }
+        return paths.map { NodeRecordCheck(system: system, session: $0, isPath: true).item }
+            + paths.map { LiveSessionCheck(session: $0, isPath: true).item }
     }
 }
 

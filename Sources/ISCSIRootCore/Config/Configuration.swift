@@ -41,9 +41,12 @@ public struct DiskPolicy: Sendable, Hashable {
         self.types = types
     }
 
-    /// Whether the policy tunes this device: iSCSI, of a listed type.
+    /// Whether the policy tunes this device: iSCSI, of a listed type, and not a multipath path.
+    /// A path's I/O from its map is queued and scheduled at the map (request-based dm-multipath
+    /// inserts the clones straight into the path's dispatch queue, past its scheduler), and its
+    /// command timeout is how fast a hung command fails over: both stay as multipathd and udev set them.
     public func applies(to device: SCSIDevice) -> Bool {
-        guard device.isISCSI, let type = device.type.value else { return false }
+        guard device.isISCSI, !device.isMultipathPath, let type = device.type.value else { return false }
         return types.contains(type)
     }
 
@@ -63,6 +66,19 @@ public struct Configuration: Sendable, Hashable {
     public static let maximumRecoveryTimeout = Int(Int32.max)
     /// The longest interval or threshold (`VerifyInterval=`, `StallThreshold=`, `--poll-interval`): a day.
     public static let maximumInterval: Duration = .seconds(86400)
+    /// The dm-multipath recommendation for a path's `replacement_timeout` (open-iscsi README: "5 to
+    /// 15 seconds"): the value advised, and the longest that passes.
+    public static let multipathRecoveryTimeout = 5
+    public static let multipathRecoveryTimeoutLimit = 15
+    /// The dm-multipath recommendation for a path's NOP-Out interval and timeout (open-iscsi README).
+    public static let multipathNopInterval = 5
+    public static let multipathNopTimeout = 10
+
+    /// Whether a path session's recovery_tmo lets its I/O fail over soon (0 … 15 s).
+    public static func isMultipathRecoveryTimeout(_ timeout: RecoveryTimeout) -> Bool {
+        if case .seconds(let seconds) = timeout { return seconds <= multipathRecoveryTimeoutLimit }
+        return false
+    }
 
     /// `[Disk] Timeout=`, `Scheduler=`, `Types=`.
     public var disk = DiskPolicy()

@@ -63,6 +63,9 @@ public struct HealthCheck: Sendable {
         for device in topology.iscsiDevices {
             findings += deviceFindings(device, topology: topology)
         }
+        for map in MapHealth.all(topology) {
+            findings += mapFindings(map)
+        }
         return Finding.rootFirst(findings)
     }
 
@@ -78,6 +81,11 @@ public struct HealthCheck: Sendable {
         var findings: [Finding] = []
         func add(_ severity: Severity, _ message: String) {
             findings.append(Finding(severity, session.name, message, concernsRoot: isRoot))
+        }
+        if topology.isPathSession(session.number) {
+            // A path's state is judged with its map (degraded or no path left); the recipe is multipath's.
+            if isRoot { findings += pathSessionRecipe(session, carries: carries) }
+            return findings
         }
         switch session.state {
         case .unknown(let reason):
@@ -119,6 +127,8 @@ public struct HealthCheck: Sendable {
         func add(_ severity: Severity, _ message: String) {
             findings.append(Finding(severity, device.displayName, message, concernsRoot: isRoot))
         }
+        // A path's state is judged with its map.
+        if device.isMultipathPath { return findings }
         switch device.state {
         case .value(.running): break
         case .value(.blocked): add(.critical, "blocked: I/O is queued while the session recovers\(carries)")
@@ -137,6 +147,44 @@ public struct HealthCheck: Sendable {
                 parts.append("scheduler \(disk.scheduler.value?.selected ?? "unknown") (want \(policy.scheduler))")
             }
             add(.warning, "not tuned: \(parts.joined(separator: ", ")); run 'iscsi-rootd apply'")
+        }
+        return findings
+    }
+
+    /// The multipath recipe for a path session under `/`, `/usr` or swap (open-iscsi README, "iSCSI
+    /// settings for dm-multipath"): NOPs on, so a dead path is noticed, and a short replacement
+    /// timeout, so its I/O fails over instead of waiting in the session.
+    func pathSessionRecipe(_ session: ISCSISession, carries: String) -> [Finding] {
+        var findings: [Finding] = []
+        if !session.nopsEnabled {
+            findings.append(Finding(.warning, session.name, "multipath path with NOPs off\(carries): a dead path is noticed only when a command times out; "
+                + "set \(NodeRecord.noopOutInterval) = \(Configuration.multipathNopInterval) and \(NodeRecord.noopOutTimeout) = \(Configuration.multipathNopTimeout)",
+                concernsRoot: true))
+        }
+        if let timeout = session.recoveryTimeout.value, !Configuration.isMultipathRecoveryTimeout(timeout) {
+            findings.append(Finding(.warning, session.name, "multipath path with recovery_tmo \(timeout == .off ? "off" : "\(timeout) s")\(carries): I/O on a dead path waits that long instead of failing over; "
+                + "set \(NodeRecord.replacementTimeout) = \(Configuration.multipathRecoveryTimeout) (multipathd's fast_io_fail_tmo sets the live value)",
+                concernsRoot: true))
+        }
+        return findings
+    }
+
+    /// Degraded, no path left, and a map under `/` that does not queue.
+    func mapFindings(_ health: MapHealth) -> [Finding] {
+        var findings: [Finding] = []
+        func add(_ severity: Severity, _ message: String) {
+            findings.append(Finding(severity, health.map.name, message, concernsRoot: health.isRoot))
+        }
+        if health.paths.isEmpty {
+            add(.critical, "no paths: the map has no path devices")
+        } else if health.hasNoPath {
+            add(.critical, "\(health.noPathMessage): \(health.pathList)")
+        } else if health.isDegraded {
+            add(.warning, "\(health.degradedMessage): \(health.pathList)")
+        }
+        if health.isRoot, health.map.queueing.queues == false {
+            add(.warning, "does not queue when no path is left (\(health.map.queueing.detail)): losing every path fails I/O on \(health.carries.map(\.description).joined(separator: ", ")); "
+                + "set no_path_retry queue for it in /etc/multipath.conf")
         }
         return findings
     }

@@ -29,7 +29,8 @@ public struct RecoveryEpisode: Sendable, Hashable {
     public var isOpen: Bool { ended == nil }
 }
 
-/// Turns successive topologies into recovery episodes and journal events. Pure: time is given.
+/// Turns successive topologies into recovery episodes and journal events for direct sessions
+/// (multipath path sessions are `PathTracker`'s). Pure: time is given.
 /// The kernel sends no event when sessions or disks change state, so this works on polled
 /// snapshots.
 public struct RecoveryTracker: Sendable {
@@ -57,7 +58,8 @@ public struct RecoveryTracker: Sendable {
     public mutating func update(_ topology: Topology, at now: Moment) -> [HealthEvent] {
         var events: [HealthEvent] = []
         let devicesBySession = Dictionary(grouping: topology.iscsiDevices, by: { $0.sessionNumber ?? -1 })
-        let sessions = topology.sessions.sorted { a, b in
+        // Path sessions are PathTracker's: their FAILED and FREE are multipath failing over.
+        let sessions = topology.sessions.filter { !topology.isPathSession($0.number) }.sorted { a, b in
             let aRoot = !topology.criticalUses(ofSession: a.number).isEmpty
             let bRoot = !topology.criticalUses(ofSession: b.number).isEmpty
             return aRoot != bRoot ? aRoot : a.number < b.number

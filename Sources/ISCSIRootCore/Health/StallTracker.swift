@@ -57,7 +57,8 @@ public struct StallTracker: Sendable {
         for (device, sample) in samples {
             guard let disk = device.disk?.name else { continue }
             seen.insert(disk)
-            let carries = topology.uses(ofDisk: disk).filter(\.isCritical)
+            // A multipath path's stall is not the root's: the map fails its I/O over to another path.
+            let carries = device.isMultipathPath ? [] : topology.uses(ofDisk: disk).filter(\.isCritical)
             var record = progress[disk] ?? Progress(completions: sample.completions, lastMoved: now)
             let moved = sample.completions != record.completions || sample.inflight == 0
             if moved {

@@ -6,8 +6,9 @@ public enum SessionTimerResult: Sendable, Hashable {
     case failed(String)
 }
 
-/// Raises `recovery_tmo` on sessions that carry `/`, `/usr` or swap to `[Session] RecoveryTimeout=`,
+/// Raises `recovery_tmo` on direct sessions that carry `/`, `/usr` or swap to `[Session] RecoveryTimeout=`,
 /// so an outage has long enough to heal before I/O fails. Writes only what differs, reads back.
+/// Never writes a multipath path session's.
 public struct SessionTuner: Sendable {
     public let sysfs: FileTree
     public let policy: RecoveryTimeoutPolicy
@@ -17,10 +18,12 @@ public struct SessionTuner: Sendable {
         self.policy = policy
     }
 
-    /// The value to write to a session, or nil when it carries nothing critical, already meets
-    /// the policy, is unknown, or the policy is `keep`.
+    /// The value to write to a session, or nil when it carries nothing critical, is a multipath
+    /// path session (multipathd owns its recovery_tmo: a long one would stop failover), already
+    /// meets the policy, is unknown, or the policy is `keep`.
     public func wantedTimeout(for session: ISCSISession, topology: Topology) -> RecoveryTimeout? {
-        guard !topology.criticalUses(ofSession: session.number).isEmpty,
+        guard !topology.isPathSession(session.number),
+              !topology.criticalUses(ofSession: session.number).isEmpty,
               let current = session.recoveryTimeout.value, !policy.isMet(by: current) else { return nil }
         switch policy {
         case .atLeast(let seconds): return .seconds(seconds)

@@ -18,6 +18,9 @@ public struct DaemonState: Sendable {
     public var statusLine = ""
     public var openEpisodes: [RecoveryEpisode] = []
     public var finishedEpisodes: [RecoveryEpisode] = []
+    /// Multipath paths down, per path.
+    public var openPathEpisodes: [PathEpisode] = []
+    public var finishedPathEpisodes: [PathEpisode] = []
     public var stalls: [StallEpisode] = []
     public var damage: [FileSystemDamage] = []
     public var kernelSequence: UInt64?
@@ -67,6 +70,13 @@ public struct DaemonState: Sendable {
                     ioFailingSinceMicroseconds: episode.lost?.wallMicroseconds,
                     endedMicroseconds: episode.ended?.wallMicroseconds, seconds: seconds(episode.elapsed(at: now)),
                     secondsLeft: episode.isOpen ? (episode.timeLeft(at: now).map(seconds) ?? .infinity) : nil)
+            },
+            pathEpisodes: (openPathEpisodes + finishedPathEpisodes.reversed()).map { episode in
+                DaemonStateFile.PathEpisode(
+                    map: episode.map, disk: episode.disk, session: episode.session, portal: episode.portal,
+                    root: !episode.carries.isEmpty, cause: episode.cause, startedMicroseconds: episode.started.wallMicroseconds,
+                    startedBeforeDaemon: episode.startedBeforeObservation, endedMicroseconds: episode.ended?.wallMicroseconds,
+                    seconds: seconds(episode.elapsed(at: now)))
             },
             stalls: stalls.map { stall in
                 DaemonStateFile.Stall(disk: stall.disk,

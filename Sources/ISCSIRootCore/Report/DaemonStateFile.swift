@@ -27,6 +27,20 @@ public struct DaemonStateFile: Sendable, Hashable {
         public var secondsLeft: Double?
     }
 
+    /// A multipath path down (PathTracker).
+    public struct PathEpisode: Sendable, Hashable {
+        public var map: String
+        public var disk: String
+        public var session: String?
+        public var portal: String?
+        public var root: Bool
+        public var cause: String
+        public var startedMicroseconds: Int64
+        public var startedBeforeDaemon: Bool
+        public var endedMicroseconds: Int64?
+        public var seconds: Double
+    }
+
     public struct Stall: Sendable, Hashable {
         public var disk: String
         public var sinceMicroseconds: Int64
@@ -105,6 +119,7 @@ public struct DaemonStateFile: Sendable, Hashable {
     public var statusLine: String
     public var config: Config
     public var episodes: [Episode]
+    public var pathEpisodes: [PathEpisode]
     public var stalls: [Stall]
     public var damage: [Damage]
     public var kernelSequence: UInt64?
@@ -159,6 +174,20 @@ public struct DaemonStateFile: Sendable, Hashable {
                     ("ended_usec", wall(episode.endedMicroseconds)),
                     ("seconds", .double(episode.seconds)),
                     ("seconds_left", episode.secondsLeft.map { $0.isInfinite ? .string("never") : .double($0) } ?? .null),
+                ])
+            })),
+            ("path_episodes", .array(pathEpisodes.map { episode in
+                .object([
+                    ("map", .string(episode.map)),
+                    ("disk", .string(episode.disk)),
+                    ("session", .optional(episode.session)),
+                    ("portal", .optional(episode.portal)),
+                    ("root", .bool(episode.root)),
+                    ("cause", .string(episode.cause)),
+                    ("started_usec", wall(episode.startedMicroseconds)),
+                    ("started_before_daemon", .bool(episode.startedBeforeDaemon)),
+                    ("ended_usec", wall(episode.endedMicroseconds)),
+                    ("seconds", .double(episode.seconds)),
                 ])
             })),
             ("stalls", .array(stalls.map { stall in
@@ -265,6 +294,15 @@ extension DaemonStateFile {
                     ioFailingSinceMicroseconds: try item["io_failing_since_usec"].optionalWall(),
                     endedMicroseconds: try item["ended_usec"].optionalWall(), seconds: try item["seconds"].seconds(),
                     secondsLeft: try item["seconds_left"].secondsLeft())
+        }
+        // Absent in files written before multipath paths were tracked.
+        pathEpisodes = root["path_episodes"].value == nil ? [] : try root["path_episodes"].array().map { item throws(StateFileError) in
+            PathEpisode(map: try item["map"].string(), disk: try item["disk"].string(),
+                        session: try item["session"].optionalString(), portal: try item["portal"].optionalString(),
+                        root: try item["root"].bool(), cause: try item["cause"].string(),
+                        startedMicroseconds: try item["started_usec"].wall(),
+                        startedBeforeDaemon: try item["started_before_daemon"].bool(),
+                        endedMicroseconds: try item["ended_usec"].optionalWall(), seconds: try item["seconds"].seconds())
         }
         stalls = try root["stalls"].array().map { item throws(StateFileError) in
             Stall(disk: try item["disk"].string(), sinceMicroseconds: try item["since"].wall(),

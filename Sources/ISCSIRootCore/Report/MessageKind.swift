@@ -23,6 +23,9 @@ public enum MessageKind: String, Sendable, CaseIterable {
     case networkLost
     case networkRestored
     case networkChanged
+    case rootDegraded
+    case pathRestored
+    case noPathLeft
 
     /// The MESSAGE_ID, 32 lower-case hex digits as journalctl prints them.
     public var id: String {
@@ -48,6 +51,9 @@ public enum MessageKind: String, Sendable, CaseIterable {
         case .networkLost: "7df91f42319c48c782d6935afb270bb5"
         case .networkRestored: "e5223110224845219f8f045e6f140280"
         case .networkChanged: "acbcb111c7cd44afae541b55ffd36ead"
+        case .rootDegraded: "56b3151cb24a4a7e83293712b2b644d2"
+        case .pathRestored: "07aefff971f348fd93b390950944d005"
+        case .noPathLeft: "0f14248179d24522a5264d3c863e17c1"
         }
     }
 
@@ -62,6 +68,9 @@ public enum MessageKind: String, Sendable, CaseIterable {
         case .networkLost: 2
         case .networkRestored: 5
         case .networkChanged: 4
+        case .rootDegraded: 4
+        case .pathRestored: 5
+        case .noPathLeft: 2
         }
     }
 
@@ -89,6 +98,9 @@ public enum MessageKind: String, Sendable, CaseIterable {
         case .networkLost: "A root iSCSI session lost the network path to its portal"
         case .networkRestored: "A root iSCSI session's network path to its portal is back"
         case .networkChanged: "The network path of a root iSCSI session changed"
+        case .rootDegraded: "A path of a multipath map went down; the map runs degraded"
+        case .pathRestored: "A multipath path is back"
+        case .noPathLeft: "Every path of a multipath map is down"
         }
     }
 
@@ -137,6 +149,12 @@ public enum MessageKind: String, Sendable, CaseIterable {
             "The address, link and route a root session needs are there again. DURATION_USEC= says how long the path was cut; for a flapping link the entry comes once it has been stable and counts the losses."
         case .networkChanged:
             "The route to the portal of a root session now leaves through another interface, or a reconnect would use another source address than the session's. The session may still work; a reconnect after the next outage takes the new way. Check that the network manager did what was intended."
+        case .rootDegraded:
+            "A path of a dm-multipath map (MULTIPATH_MAP=, the path disk DEVICE=, its ISCSI_SESSION= and ISCSI_PORTAL=) went down: its SCSI device is no longer running or its session no longer LOGGED_IN. I/O goes on over the PATHS_UP= remaining of PATHS_TOTAL= paths. ROOT=1 when the map carries /, /usr or swap. multipathd owns the path's timers; iscsi-rootd never changes them. Check the network to that portal; iscsid logs the session in again when it can."
+        case .pathRestored:
+            "The path's SCSI device is running and its session LOGGED_IN again; multipathd's path checker puts it back into the map. DURATION_USEC= says how long it was down, PATHS_UP= how many paths the map has now."
+        case .noPathLeft:
+            "Every path of a dm-multipath map is down. With queue_if_no_path (no_path_retry queue) I/O to the map waits until a path returns and the machine may freeze; without it I/O fails and a file system on the map aborts. ROOT=1 when the map carries /, /usr or swap. Restore a path (network, target); for a root map set no_path_retry queue in /etc/multipath.conf."
         }
     }
 
@@ -176,4 +194,7 @@ public enum JournalField: String, Sendable, CaseIterable {
     case route = "ROUTE"
     case carries = "CARRIES"
     case likelyCause = "LIKELY_CAUSE"
+    case multipathMap = "MULTIPATH_MAP"
+    case pathsUp = "PATHS_UP"
+    case pathsTotal = "PATHS_TOTAL"
 }

@@ -6,6 +6,15 @@ public enum StatusLine {
         if let worst = damage.first {
             return worst.message
         }
+        // A root map's paths come before stalls: a cut path stalls its disk until the session fails
+        // over, and what matters then is how many paths the root has left.
+        let maps = MapHealth.all(topology).filter { !$0.paths.isEmpty }
+        if let lost = maps.first(where: { $0.isRoot && $0.hasNoPath }) {
+            return lost.noPathMessage
+        }
+        if let degraded = maps.first(where: { $0.isRoot && $0.isDegraded }) {
+            return degraded.degradedMessage
+        }
         // A root session cut off from its portal: the cause of the stalls and recoveries that follow.
         if let network {
             return network
@@ -23,11 +32,16 @@ public enum StatusLine {
             let left = episode.timeLeft(at: now).map { "in \($0.wholeSeconds) s" } ?? "never (recovery_tmo off)"
             return "RECOVERY \(who) \(episode.elapsed(at: now).wholeSeconds) s, I/O errors \(left)"
         }
+        if let map = maps.first(where: { $0.hasNoPath }) { return map.noPathMessage }
+        if let map = maps.first(where: { $0.isDegraded }) { return map.degradedMessage }
         let disks = topology.iscsiDevices.filter(configuration.disk.applies)
         let tuned = disks.filter(configuration.disk.isTuned).count
         var tunedText = tuned == disks.count ? "\(tuned) disk\(tuned == 1 ? "" : "s") tuned" : "\(tuned) of \(disks.count) disks tuned"
         if auditProblems > 0 {
             tunedText += "; \(auditProblems) boot-chain problem\(auditProblems == 1 ? "" : "s") (iscsi-rootd check)"
+        }
+        if let root = maps.first(where: \.isRoot) {
+            return "root \(root.map.name) (\(root.count) up) via \(root.paths.compactMap { $0.session?.name }.joined(separator: ", ")); \(tunedText)"
         }
         guard let root = topology.root, let session = topology.sessions(of: root).first else {
             return "root not on iSCSI; \(topology.sessions.count) session\(topology.sessions.count == 1 ? "" : "s"); \(tunedText)"

@@ -56,6 +56,32 @@ public struct StatusReport: Sendable {
             ("disk", .optional(root.disks.first)),
             ("session", .optional(topology.sessions(of: root).first?.name)),
             ("iscsi", .bool(!topology.sessions(of: root).isEmpty)),
+            ("multipath", multipathJSON(root)),
+        ])
+    }
+
+    /// The chain's (first) dm-multipath map with its paths, or null.
+    func multipathJSON(_ chain: StorageChain) -> JSONValue {
+        guard let map = topology.maps(of: chain).first else { return .null }
+        let health = MapHealth(map, topology: topology)
+        return .object([
+            ("name", .string(map.name)),
+            ("wwid", .string(map.wwid)),
+            ("dm", .string(map.dm)),
+            ("queue_if_no_path", map.queueing.queues.map(JSONValue.bool) ?? .null),
+            ("paths_up", .int(health.up.count)),
+            ("paths_total", .int(health.paths.count)),
+            ("paths", .array(health.paths.map { path in
+                .object([
+                    ("disk", .string(path.disk)),
+                    ("hctl", .optional(path.device?.hctl.description)),
+                    ("session", .optional(path.session?.name)),
+                    ("portal", .optional(path.session?.portal)),
+                    ("state", .optional(path.device?.state.value?.description)),
+                    ("session_state", .optional(path.session?.state.value?.description)),
+                    ("up", .bool(path.isUp)),
+                ])
+            })),
         ])
     }
 
@@ -81,6 +107,7 @@ public struct StatusReport: Sendable {
                 ])
             })),
             ("carries", .array(topology.criticalUses(ofSession: session.number).map { .string($0.description) })),
+            ("role", .string(topology.isPathSession(session.number) ? "path" : "direct")),
             ("meets_recommendation", .bool(meetsRecommendation(session))),
         ])
     }
@@ -123,6 +150,7 @@ public struct StatusReport: Sendable {
             ("path", .array(chain.path.map(JSONValue.string))),
             ("disks", .array(chain.disks.map(JSONValue.string))),
             ("sessions", .array(topology.sessions(of: chain).map { .string($0.name) })),
+            ("multipath", multipathJSON(chain)),
         ])
     }
 
@@ -134,9 +162,13 @@ public struct StatusReport: Sendable {
         ])
     }
 
-    /// NOPs off and recovery_tmo at least the recommendation (or off).
+    /// The recipe of its role: for a direct session NOPs off and recovery_tmo at least the
+    /// recommendation (or off); for a multipath path NOPs on and recovery_tmo at most 15 s.
     public func meetsRecommendation(_ session: ISCSISession) -> Bool {
         guard let timeout = session.recoveryTimeout.value else { return false }
+        if topology.isPathSession(session.number) {
+            return session.nopsEnabled && Configuration.isMultipathRecoveryTimeout(timeout)
+        }
         return !session.nopsEnabled
             && RecoveryTimeoutPolicy.atLeast(Configuration.recommendedRecoveryTimeout).isMet(by: timeout)
     }
@@ -217,11 +249,16 @@ public struct StatusReport: Sendable {
         let tuned = tunable.filter(configuration.disk.isTuned).count
         let rootText: String
         if let root = topology.root {
-            rootText = topology.sessions(of: root).isEmpty ? "root not on iSCSI" : "root on iSCSI"
+            rootText = topology.sessions(of: root).isEmpty ? "root not on iSCSI"
+                : topology.maps(of: root).first.map { map in
+                    "root on iSCSI multipath \(map.name) (\(MapHealth(map, topology: topology).count))"
+                } ?? "root on iSCSI"
         } else {
             rootText = "root unknown"
         }
-        return "\(rootText), \(sessions) session\(sessions == 1 ? "" : "s"), \(disks.count) iSCSI disk\(disks.count == 1 ? "" : "s"), \(tuned) of \(tunable.count) tuned"
+        let paths = disks.filter(\.isMultipathPath).count
+        let pathText = paths == 0 ? "" : " (\(paths) multipath path\(paths == 1 ? "" : "s"), left to multipathd)"
+        return "\(rootText), \(sessions) session\(sessions == 1 ? "" : "s"), \(disks.count) iSCSI disk\(disks.count == 1 ? "" : "s")\(pathText), \(tuned) of \(tunable.count) tuned"
     }
 
     var sessionsRootFirst: [ISCSISession] {
@@ -229,30 +266,38 @@ public struct StatusReport: Sendable {
             + topology.sessions.filter { topology.criticalUses(ofSession: $0.number).isEmpty }
     }
 
-    /// `/ on sda2 ← sda (2:0:0:0) ← session1 iqn… @ 10.0.0.1:3260`, one line per critical use.
+    /// `/ on sda2 ← sda (2:0:0:0) ← session1 iqn… @ 10.0.0.1:3260`, one line per critical use; a map
+    /// ends the line with its paths (`/ on mpatha-part2 ← mpatha, 2 of 2 paths: sda via session1 @ …, …`),
+    /// and several devices below one (LVM, md) are listed in brackets joined by `+`.
     var rootLines: [String] {
         let critical = topology.chains.filter(\.use.isCritical)
         if critical.isEmpty { return ["/ : not found in mountinfo"] }
         return critical.map { chain in
-            var parts = ["\(chain.use) on \(chain.path.first ?? chain.source)"]
-            for name in chain.path.dropFirst() {
-                if let device = topology.device(disk: name) {
-                    parts.append("\(name) (\(device.hctl))")
-                } else {
-                    parts.append(name)
-                }
+            guard let top = chain.path.first else { return "\(chain.use) on \(chain.source) ← (no block device)" }
+            var line = "\(chain.use) on \(describe(top, in: chain))"
+            if topology.sessions(of: chain).isEmpty { line += " ← not iSCSI" }
+            return line
+        }
+    }
+
+    /// A device and everything below it, as text.
+    func describe(_ name: String, in chain: StorageChain, depth: Int = 0) -> String {
+        guard depth < 16, let layer = chain.layer(name) else { return name }
+        if layer.kind == .multipath, let map = topology.maps.first(where: { $0.dm == name }) {
+            let health = MapHealth(map, topology: topology)
+            return "\(map.name), \(health.count): \(health.pathList)"
+        }
+        if let device = topology.device(disk: name) {
+            guard let number = device.sessionNumber, let session = topology.session(number) else {
+                return "\(name) (\(device.hctl))"
             }
-            if chain.path.count == 1, let device = topology.device(disk: chain.path[0]) {
-                parts[0] += " (\(device.hctl))"
-            }
-            let sessions = topology.sessions(of: chain)
-            if sessions.isEmpty {
-                parts.append(chain.path.isEmpty ? "(no block device)" : "not iSCSI")
-            }
-            for session in sessions {
-                parts.append("\(session.name) \(session.targetName.value ?? "?") @ \(session.portal ?? "?")")
-            }
-            return parts.joined(separator: " ← ")
+            return "\(name) (\(device.hctl)) ← \(session.name) \(session.targetName.value ?? "?") @ \(session.portal ?? "?")"
+        }
+        let below = layer.below.map { describe($0, in: chain, depth: depth + 1) }
+        switch below.count {
+        case 0: return layer.displayName
+        case 1: return "\(layer.displayName) ← \(below[0])"
+        default: return "\(layer.displayName) ← " + below.map { "[\($0)]" }.joined(separator: " + ")
         }
     }
 
@@ -270,7 +315,7 @@ public struct StatusReport: Sendable {
             "\(session.name)  \(state)  \(session.targetName.value ?? "target unknown")",
             "  portal \(session.portal ?? "unknown")  \(host.map { "\($0.name) \($0.state.value?.description ?? "unknown")" } ?? "host unknown")  \(connections.isEmpty ? "no connection" : connections)",
             "  recovery_tmo \(session.recoveryTimeout.value.map { $0 == .off ? "off" : "\($0) s" } ?? "unknown")  NOPs \(nops.isEmpty ? "-" : nops) s  "
-                + "root settings: \(meetsRecommendation(session) ? "met" : "not met")"
+                + "\(topology.isPathSession(session.number) ? "multipath path" : "root") settings: \(meetsRecommendation(session) ? "met" : "not met")"
                 + (uses.isEmpty ? "" : "  carries \(uses.map(\.description).joined(separator: ", "))"),
         ]
     }

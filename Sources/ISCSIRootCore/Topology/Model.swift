@@ -202,11 +202,14 @@ public struct BlockDisk: Sendable, Hashable {
     public let name: String
     public let scheduler: Reading<Scheduler>
     public let partitions: [String]
+    /// The dm-multipath map (`dm-0`) among its `holders/`, when the disk is a path of one.
+    public let multipathHolder: String?
 
-    public init(name: String, scheduler: Reading<Scheduler>, partitions: [String]) {
+    public init(name: String, scheduler: Reading<Scheduler>, partitions: [String], multipathHolder: String? = nil) {
         self.name = name
         self.scheduler = scheduler
         self.partitions = partitions
+        self.multipathHolder = multipathHolder
     }
 }
 
@@ -243,6 +246,9 @@ public struct SCSIDevice: Sendable, Hashable {
     }
 
     public var isISCSI: Bool { sessionNumber != nil }
+
+    /// Whether its disk is a path of a dm-multipath map (multipathd's, not iscsi-rootd's to tune).
+    public var isMultipathPath: Bool { disk?.multipathHolder != nil }
 
     /// `sda`, or the H:C:T:L when there is no block device (yet).
     public var displayName: String { disk?.name ?? hctl.description }
@@ -285,14 +291,21 @@ public struct StorageChain: Sendable, Hashable {
     public let path: [String]
     /// The whole disks at the bottom of the chain.
     public let disks: [String]
+    /// Each device of `path` with what it is and what is right below it: the stack as a tree.
+    public let layers: [BlockLayer]
 
-    public init(use: StorageUse, source: String, fileSystem: String, path: [String], disks: [String]) {
+    public init(use: StorageUse, source: String, fileSystem: String, path: [String], disks: [String],
+                layers: [BlockLayer] = []) {
         self.use = use
         self.source = source
         self.fileSystem = fileSystem
         self.path = path
         self.disks = disks
+        self.layers = layers
     }
+
+    /// The layer of `name`, if it is in the chain.
+    public func layer(_ name: String) -> BlockLayer? { layers.first { $0.name == name } }
 }
 
 /// One consistent look at the iSCSI world: sessions, hosts, SCSI devices and what the machine
@@ -308,17 +321,20 @@ public struct Topology: Sendable, Hashable {
     public let chains: [StorageChain]
     /// Why the tree could not be read at all (no `class/` directory), else nil.
     public let unreadable: String?
+    /// dm-multipath maps, sorted by name.
+    public let maps: [MultipathMap]
 
     private let sessionIndex: [Int: Int]
     private let hostIndex: [Int: Int]
     private let diskIndex: [String: Int]
 
     public init(sessions: [ISCSISession], hosts: [SCSIHost], devices: [SCSIDevice], chains: [StorageChain],
-                unreadable: String? = nil) {
+                maps: [MultipathMap] = [], unreadable: String? = nil) {
         self.sessions = sessions
         self.hosts = hosts
         self.devices = devices
         self.chains = chains
+        self.maps = maps
         self.unreadable = unreadable
         sessionIndex = Dictionary(sessions.enumerated().map { ($1.number, $0) }, uniquingKeysWith: { first, _ in first })
         hostIndex = Dictionary(hosts.enumerated().map { ($1.number, $0) }, uniquingKeysWith: { first, _ in first })
@@ -357,6 +373,42 @@ public struct Topology: Sendable, Hashable {
             if let number = device(disk: disk)?.sessionNumber, !numbers.contains(number) { numbers.append(number) }
         }
         return numbers.compactMap(session)
+    }
+
+    // MARK: Multipath
+
+    /// The map `disk` is a path of.
+    public func map(ofPath disk: String) -> MultipathMap? {
+        maps.first { $0.paths.contains(disk) }
+    }
+
+    /// The maps in a chain, top first.
+    public func maps(of chain: StorageChain) -> [MultipathMap] {
+        chain.path.compactMap { name in maps.first { $0.dm == name } }
+    }
+
+    /// A map's paths with their devices and sessions as scanned.
+    public func paths(of map: MultipathMap) -> [MultipathPath] {
+        map.paths.map { disk in
+            let device = device(disk: disk)
+            return MultipathPath(disk: disk, device: device, session: device?.sessionNumber.flatMap(session))
+        }
+    }
+
+    /// The critical uses (/, /usr, swap) that rest on a map.
+    public func criticalUses(of map: MultipathMap) -> [StorageUse] {
+        var uses: [StorageUse] = []
+        for chain in chains where chain.use.isCritical && chain.path.contains(map.dm) && !uses.contains(chain.use) {
+            uses.append(chain.use)
+        }
+        return uses
+    }
+
+    /// A path session: a disk of it is a path of a multipath map. multipathd owns its timers
+    /// (it sets recovery_tmo from fast_io_fail_tmo); iscsi-rootd never writes them, even when the
+    /// session also carries a direct disk (the timer is one per session).
+    public func isPathSession(_ number: Int) -> Bool {
+        devices.contains { $0.sessionNumber == number && $0.isMultipathPath }
     }
 
     /// The critical uses (/, /usr, swap) that rest on a session's disks.

@@ -24,7 +24,8 @@ public struct TopologyScanner: Sendable {
         let hostNumbers = Set(sessions.compactMap(\.hostNumber)).union(devices.filter(\.isISCSI).map(\.hctl.host))
         let hosts = hostNumbers.sorted().map(scanHost)
         let chains = scanChains(iscsiDisks: Set(devices.filter(\.isISCSI).compactMap(\.disk?.name)))
-        return Topology(sessions: sessions, hosts: hosts, devices: devices, chains: chains)
+        return Topology(sessions: sessions, hosts: hosts, devices: devices, chains: chains,
+                        maps: scanMultipathMaps(devices: devices))
     }
 
     // MARK: Sessions
@@ -116,9 +117,36 @@ public struct TopologyScanner: Sendable {
         guard let name = sysfs.list("\(devpath)/block").sorted().first else { return nil }
         let dir = "\(devpath)/block/\(name)"
         let partitions = sysfs.list(dir).filter { $0.hasPrefix(name) && sysfs.exists("\(dir)/\($0)/partition") }
+        let multipathHolder = sysfs.list("\(dir)/holders").sorted().first { holder in
+            holder.hasPrefix("dm-") && deviceMapperKind(holder) == .multipath
+        }
         return BlockDisk(name: name,
                          scheduler: sysfs.attribute("\(dir)/queue/scheduler").map(Scheduler.init(sysfs:)),
-                         partitions: partitions.sorted())
+                         partitions: partitions.sorted(), multipathHolder: multipathHolder)
+    }
+
+    // MARK: Multipath
+
+    /// Every dm-multipath map (`dm/uuid` `mpath-<WWID>`), its paths (`slaves/`), and whether it
+    /// queues with no path left according to multipath.conf (read under the system root).
+    public func scanMultipathMaps(devices: [SCSIDevice]) -> [MultipathMap] {
+        var conf: MultipathConf?
+        return sysfs.list("class/block").filter { $0.hasPrefix("dm-") }.compactMap { name -> MultipathMap? in
+            guard let uuid = sysfs.attribute("class/block/\(name)/dm/uuid").value, uuid.hasPrefix("mpath-") else { return nil }
+            let wwid = String(uuid.dropFirst("mpath-".count))
+            let paths = sysfs.list("class/block/\(name)/slaves").sorted()
+            let config = conf ?? MultipathConf.load(from: system)
+            conf = config
+            let first = paths.lazy.compactMap { path in devices.first { $0.disk?.name == path } }.first
+            return MultipathMap(name: sysfs.attribute("class/block/\(name)/dm/name").value ?? name, wwid: wwid, dm: name,
+                                paths: paths,
+                                queueing: config.queueing(wwid: wwid, vendor: first?.vendor.value, product: first?.model.value))
+        }.sorted { $0.name < $1.name }
+    }
+
+    /// What a device-mapper device is, from its `dm/uuid`; nil when unreadable.
+    func deviceMapperKind(_ name: String) -> BlockLayerKind? {
+        sysfs.attribute("class/block/\(name)/dm/uuid").value.map(BlockLayerKind.init(deviceMapperUUID:))
     }
 
     // MARK: Storage chains
@@ -174,15 +202,28 @@ public struct TopologyScanner: Sendable {
         }
         var path: [String] = []
         var disks: [String] = []
+        var layers: [BlockLayer] = []
         var pending = [block]
         while let name = pending.popLast() {
             if path.contains(name) { continue }
             path.append(name)
             let dir = "class/block/\(name)"
+            let mappedName = name.hasPrefix("dm-") ? sysfs.attribute("\(dir)/dm/name").value : nil
             if sysfs.exists("\(dir)/partition") {
-                if let resolved = sysfs.resolve(dir) { pending.append(Self.lastComponent(Self.parent(resolved))) }
+                let below = sysfs.resolve(dir).map { [Self.lastComponent(Self.parent($0))] } ?? []
+                layers.append(BlockLayer(name: name, mappedName: nil, kind: .partition, below: below))
+                pending.append(contentsOf: below)
             } else {
                 let slaves = sysfs.list("\(dir)/slaves").sorted()
+                let kind: BlockLayerKind
+                if name.hasPrefix("dm-") {
+                    kind = deviceMapperKind(name) ?? .deviceMapper
+                } else if sysfs.exists("\(dir)/md") {
+                    kind = .raid
+                } else {
+                    kind = slaves.isEmpty ? .disk : .deviceMapper
+                }
+                layers.append(BlockLayer(name: name, mappedName: mappedName, kind: kind, below: slaves))
                 if slaves.isEmpty {
                     if !disks.contains(name) { disks.append(name) }
                 } else {
@@ -190,7 +231,7 @@ public struct TopologyScanner: Sendable {
                 }
             }
         }
-        return StorageChain(use: use, source: source, fileSystem: fileSystem, path: path, disks: disks)
+        return StorageChain(use: use, source: source, fileSystem: fileSystem, path: path, disks: disks, layers: layers)
     }
 
     /// The block device behind `8:2`, through `/sys/dev/block`.

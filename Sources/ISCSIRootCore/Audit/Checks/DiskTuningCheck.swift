@@ -6,7 +6,12 @@ struct DiskTuningCheck {
 
     var item: AuditItem {
         let title = "iSCSI disks tuned"
-        let disks = topology.iscsiDevices.filter { $0.disk != nil }
+        // Multipath paths are left to multipathd and udev (see DiskPolicy.applies).
+        let disks = topology.iscsiDevices.filter { $0.disk != nil && !$0.isMultipathPath }
+        guard !disks.isEmpty || topology.iscsiDevices.isEmpty else {
+            return AuditItem(id: "disks", title: title, verdict: .ok,
+                             detail: "every iSCSI disk is a multipath path: their timeout and scheduler are left to multipathd and udev")
+        }
         var findings: [CheckFinding] = []
         for device in disks {
             let name = device.displayName

@@ -3,7 +3,11 @@
 struct LiveSessionCheck {
     let session: ISCSISession
 
+    /// A multipath path of the root: multipathd's recipe instead (NOPs on, a short recovery_tmo).
+    var isPath = false
+
     var item: AuditItem {
+        if isPath { return pathItem }
         let title = "live root session settings"
         var findings: [CheckFinding] = []
         let sysfs = "/sys/class/iscsi_session/\(session.name)/recovery_tmo"
@@ -25,5 +29,27 @@ struct LiveSessionCheck {
         let recovery = session.recoveryTimeout.value.map { "\($0)" } ?? "?"
         return AuditItem(id: "live-session", title: title, findings: findings,
                          okDetail: "\(session.name): recovery_tmo \(recovery), NOPs off")
+    }
+
+    /// A path's live timers: recovery_tmo at most 15 s (multipathd writes fast_io_fail_tmo there) and
+    /// NOPs on, so its I/O fails over instead of waiting in the session.
+    var pathItem: AuditItem {
+        var findings: [CheckFinding] = []
+        switch session.recoveryTimeout {
+        case .value(let timeout) where Configuration.isMultipathRecoveryTimeout(timeout):
+            break
+        case .value(let timeout):
+            findings.append(CheckFinding(.fail, "\(session.name) is a multipath path with recovery_tmo \(timeout): I/O on a dead path waits that long instead of failing over to another path",
+                                    fix: "set fast_io_fail_tmo \(Configuration.multipathRecoveryTimeout) in the defaults section of /etc/multipath.conf and run multipathd reconfigure (multipathd writes it to recovery_tmo; iscsi-rootd never does)"))
+        case .unknown(let reason):
+            findings.append(CheckFinding(.unknown, "\(session.name) recovery_tmo: \(reason)"))
+        }
+        for connection in session.connections where !connection.nopsEnabled {
+            findings.append(CheckFinding(.warn, "\(connection.name) of multipath path \(session.name) has NOPs off: a dead path is noticed only when a command times out",
+                                    fix: "set \(NodeRecord.noopOutInterval) = \(Configuration.multipathNopInterval) and \(NodeRecord.noopOutTimeout) = \(Configuration.multipathNopTimeout) in the node record; they apply at the next login"))
+        }
+        let recovery = session.recoveryTimeout.value.map { "\($0)" } ?? "?"
+        return AuditItem(id: "live-session", title: "live multipath path settings", findings: findings,
+                         okDetail: "\(session.name): recovery_tmo \(recovery), NOPs on (multipath path)")
     }
 }

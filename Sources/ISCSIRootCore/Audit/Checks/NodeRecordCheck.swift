@@ -1,12 +1,15 @@
 /// The root node's record (or, without one, iscsid.conf's defaults) as iscsid uses it to log in again:
 /// NOPs off, a replacement timeout of at least a day, and `node.startup = onboot` so that no
-/// `iscsiadm --logoutall` at shutdown logs the root out.
+/// `iscsiadm --logoutall` at shutdown logs the root out. For a multipath path: NOPs on and a
+/// replacement timeout of 5 to 15 s instead.
 struct NodeRecordCheck {
     let system: FileTree
     let session: ISCSISession
+    /// A multipath path of the root: the multipath recipe (NOPs on, replacement_timeout 5 to 15 s).
+    var isPath = false
 
     var item: AuditItem {
-        let title = "root node record"
+        let title = isPath ? "node record of root path \(session.name)" : "root node record"
         guard let target = session.targetName.value, let connection = session.connections.first,
               let address = connection.persistentAddress.value, let port = connection.persistentPort.value,
               let tpgt = session.tpgt.value else {
@@ -28,14 +31,31 @@ struct NodeRecordCheck {
                              fix: "iscsiadm -m node -o new -T \(target) -p \(portalText(address, port)), then set the root settings (see /usr/share/doc/iscsi-rootd/examples/iscsi-root-node.sh)")
         }
         let update = "iscsiadm -m node -T \(target) -p \(portalText(address, port)) -o update -n"
-        for key in [NodeRecord.noopOutInterval, NodeRecord.noopOutTimeout] where record.values[key] != "0" {
-            findings.append(CheckFinding(.warn, "\(key) = \(record.values[key] ?? "unset (open-iscsi default, not 0)") (NOPs can declare a busy link dead)",
-                                    fix: "\(update) \(key) -v 0"))
-        }
         let replacement = record.values[NodeRecord.replacementTimeout]
-        if (replacement.flatMap { Int(bounded: $0, in: Int.sysfsRange) } ?? 0) < Configuration.recommendedRecoveryTimeout {
-            findings.append(CheckFinding(.fail, "\(NodeRecord.replacementTimeout) = \(replacement ?? "unset (open-iscsi default 120)") (after a re-login, I/O on / fails once an outage outlasts it)",
-                                    fix: "\(update) \(NodeRecord.replacementTimeout) -v \(Configuration.recommendedRecoveryTimeout)"))
+        if isPath {
+            // open-iscsi README, "iSCSI settings for dm-multipath": NOPs on, a short replacement_timeout.
+            for (key, wanted) in [(NodeRecord.noopOutInterval, Configuration.multipathNopInterval),
+                                  (NodeRecord.noopOutTimeout, Configuration.multipathNopTimeout)]
+                where (record.values[key].flatMap { Int(bounded: $0, in: Int.sysfsRange) } ?? 1) <= 0 {
+                findings.append(CheckFinding(.warn, "\(key) = \(record.values[key] ?? "?") (multipath path: with NOPs off a dead path is noticed only when a command times out)",
+                                        fix: "\(update) \(key) -v \(wanted)"))
+            }
+            if let seconds = replacement.flatMap({ Int(bounded: $0, in: Int.sysfsRange) }), seconds > Configuration.multipathRecoveryTimeoutLimit || seconds < 0 {
+                findings.append(CheckFinding(.fail, "\(NodeRecord.replacementTimeout) = \(seconds) (multipath path: after a re-login its I/O waits that long instead of failing over, until multipathd sets fast_io_fail_tmo)",
+                                        fix: "\(update) \(NodeRecord.replacementTimeout) -v \(Configuration.multipathRecoveryTimeout)"))
+            } else if replacement == nil {
+                findings.append(CheckFinding(.warn, "\(NodeRecord.replacementTimeout) unset (open-iscsi default 120; multipath path: I/O waits 120 s instead of failing over until multipathd sets fast_io_fail_tmo)",
+                                        fix: "\(update) \(NodeRecord.replacementTimeout) -v \(Configuration.multipathRecoveryTimeout)"))
+            }
+        } else {
+            for key in [NodeRecord.noopOutInterval, NodeRecord.noopOutTimeout] where record.values[key] != "0" {
+                findings.append(CheckFinding(.warn, "\(key) = \(record.values[key] ?? "unset (open-iscsi default, not 0)") (NOPs can declare a busy link dead)",
+                                        fix: "\(update) \(key) -v 0"))
+            }
+            if (replacement.flatMap { Int(bounded: $0, in: Int.sysfsRange) } ?? 0) < Configuration.recommendedRecoveryTimeout {
+                findings.append(CheckFinding(.fail, "\(NodeRecord.replacementTimeout) = \(replacement ?? "unset (open-iscsi default 120)") (after a re-login, I/O on / fails once an outage outlasts it)",
+                                        fix: "\(update) \(NodeRecord.replacementTimeout) -v \(Configuration.recommendedRecoveryTimeout)"))
+            }
         }
         let startup = record.values[NodeRecord.startup]
         if startup != "onboot" {
@@ -43,7 +63,9 @@ struct NodeRecordCheck {
                                     fix: "\(update) \(NodeRecord.startup) -v onboot"))
         }
         let item = AuditItem(id: "node-record", title: title, findings: findings,
-                             okDetail: "\(record.path): NOPs 0/0, replacement_timeout \(replacement ?? ""), startup onboot")
+                             okDetail: isPath
+                                ? "\(record.path): NOPs \(record.values[NodeRecord.noopOutInterval] ?? "?")/\(record.values[NodeRecord.noopOutTimeout] ?? "?"), replacement_timeout \(replacement ?? ""), startup onboot (multipath path)"
+                                : "\(record.path): NOPs 0/0, replacement_timeout \(replacement ?? ""), startup onboot")
         guard item.verdict != .ok else { return item }
         return AuditItem(id: item.id, title: title, verdict: item.verdict, detail: "\(record.path): \(item.detail)", fix: item.fix)
     }
