@@ -166,3 +166,55 @@ extension Result where Failure == FileError {
     var failure: FileError? { if case .failure(let error) = self { error } else { nil } }
     var failureReason: String? { failure?.reason }
 }
+
+/// What cannot be read is said, never taken for "fine" or "not iSCSI".
+@Suite("Telling the truth: unreadable type, dangling links, missing class entries")
+struct TruthTests {
+    func report(_ tree: FixtureTree) -> StatusReport {
+        StatusReport(topology: tree.scanner.scan(), configuration: Configuration())
+    }
+
+    func rootItem(_ tree: FixtureTree) -> AuditItem? {
+        BootChainAudit(system: tree.system, topology: tree.scanner.scan(), expectedTimeout: 90, expectedScheduler: "none")
+            .run().first { $0.id == "root" }
+    }
+
+    @Test(arguments: ["", "directory"])
+    func anUnreadableOrEmptyTypeOfTheRootDiskIsAWarningNotOK(kind: String) throws {
+        let tree = try FixtureTree.healthyDisklessClient()
+        let device = FixtureTree.deviceDirectory("2:0:0:0")
+        if kind.isEmpty { try tree.setAttribute("\(device)/type", "") } else { try tree.makeUnreadable("\(device)/type", .directory) }
+        let status = report(tree)
+        #expect(status.overall >= .warning)
+        #expect(status.findings.contains { $0.subject == "sda" && $0.message.hasPrefix("SCSI type unreadable") && $0.concernsRoot })
+    }
+
+    @Test func aDanglingDeviceLinkMakesTheRootUnknownNotNotISCSI() throws {
+        let tree = try FixtureTree.healthyDisklessClient()
+        let link = tree.sysfs.path("class/scsi_device/2:0:0:0/device")
+        try FileManager.default.removeItem(atPath: link)
+        #expect(symlink(tree.sysfs.path("devices/gone"), link) == 0)
+        let status = report(tree)
+        #expect(status.overall == .unknown)
+        #expect(status.text(color: false).hasPrefix("UNKNOWN: root unknown"))
+        #expect(status.findings.first?.message.contains("class/scsi_device/2:0:0:0/device is a dangling link") == true)
+        #expect(rootItem(tree)?.verdict == .unknown)
+    }
+
+    @Test func aMissingBlockClassEntryMakesTheRootUnknown() throws {
+        let tree = try FixtureTree.healthyDisklessClient()
+        try FileManager.default.removeItem(atPath: tree.sysfs.path("class/block/sda2"))
+        let status = report(tree)
+        #expect(status.overall == .unknown)
+        #expect(status.findings.contains { $0.subject == "/" && $0.message.hasPrefix("cannot tell whether it is on iSCSI") })
+        #expect(rootItem(tree)?.detail.hasPrefix("cannot tell whether / is on iSCSI") == true)
+    }
+
+    @Test func aRootOnALocalDiskIsStillNotISCSI() throws {
+        let tree = try FixtureTree()
+        let disk = try tree.addLocalDisk(.sata)
+        try tree.mount(point: "/", device: try #require(disk.disk), fileSystem: "ext4")
+        let status = report(tree)
+        #expect(status.text(color: false).hasPrefix("OK: root not on iSCSI"), "\(status.text(color: false))")
+    }
+}

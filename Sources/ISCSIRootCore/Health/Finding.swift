@@ -57,6 +57,12 @@ public struct HealthCheck: Sendable {
     public func findings(_ topology: Topology) -> [Finding] {
         if let reason = topology.unreadable { return [Finding(.unknown, "sysfs", reason)] }
         var findings: [Finding] = []
+        for chain in topology.chains where chain.use.isCritical {
+            if let reason = chain.untraced {
+                findings.append(Finding(.unknown, chain.use.description,
+                                        "cannot tell whether it is on iSCSI: \(reason)", concernsRoot: true))
+            }
+        }
         for session in topology.sessions {
             findings += sessionFindings(session, topology: topology)
         }
@@ -129,6 +135,10 @@ public struct HealthCheck: Sendable {
         }
         // A path's state is judged with its map.
         if device.isMultipathPath { return findings }
+        if case .unknown(let reason) = device.type {
+            // Not tuned, since the policy goes by type: say so instead of leaving the disk out.
+            add(.warning, "SCSI type unreadable (\(reason))\(carries): cannot tell whether to tune it; not tuned")
+        }
         switch device.state {
         case .value(.running): break
         case .value(.blocked): add(.critical, "blocked: I/O is queued while the session recovers\(carries)")

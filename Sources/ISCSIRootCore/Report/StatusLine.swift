@@ -44,7 +44,7 @@ public enum StatusLine {
             return "root \(root.map.name) (\(root.count) up) via \(root.paths.compactMap { $0.session?.name }.joined(separator: ", ")); \(tunedText)"
         }
         guard let root = topology.root, let session = topology.sessions(of: root).first else {
-            return "root not on iSCSI; \(topology.sessions.count) session\(topology.sessions.count == 1 ? "" : "s"); \(tunedText)"
+            return "root \(topology.root?.untraced != nil ? "unknown" : "not on iSCSI"); \(topology.sessions.count) session\(topology.sessions.count == 1 ? "" : "s"); \(tunedText)"
         }
         return "root \(root.disks.first ?? root.source) via \(session.name) \(session.state.value?.description ?? "unknown"); \(tunedText)"
     }

@@ -249,7 +249,7 @@ public struct StatusReport: Sendable {
         let tuned = tunable.filter(configuration.disk.isTuned).count
         let rootText: String
         if let root = topology.root {
-            rootText = topology.sessions(of: root).isEmpty ? "root not on iSCSI"
+            rootText = topology.sessions(of: root).isEmpty ? (root.untraced != nil ? "root unknown" : "root not on iSCSI")
                 : topology.maps(of: root).first.map { map in
                     "root on iSCSI multipath \(map.name) (\(MapHealth(map, topology: topology).count))"
                 } ?? "root on iSCSI"
@@ -273,9 +273,11 @@ public struct StatusReport: Sendable {
         let critical = topology.chains.filter(\.use.isCritical)
         if critical.isEmpty { return ["/ : not found in mountinfo"] }
         return critical.map { chain in
-            guard let top = chain.path.first else { return "\(chain.use) on \(chain.source) ← (no block device)" }
+            guard let top = chain.path.first else {
+                return "\(chain.use) on \(chain.source) ← " + (chain.untraced.map { "not traced: \($0)" } ?? "(no block device)")
+            }
             var line = "\(chain.use) on \(describe(top, in: chain))"
-            if topology.sessions(of: chain).isEmpty { line += " ← not iSCSI" }
+            if topology.sessions(of: chain).isEmpty { line += " ← " + (chain.untraced.map { "not traced: \($0)" } ?? "not iSCSI") }
             return line
         }
     }

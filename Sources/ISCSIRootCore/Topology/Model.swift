@@ -293,15 +293,19 @@ public struct StorageChain: Sendable, Hashable {
     public let disks: [String]
     /// Each device of `path` with what it is and what is right below it: the stack as a tree.
     public let layers: [BlockLayer]
+    /// Why the chain could not be followed to its disks (a block device missing from sysfs, a
+    /// dangling device link): then nobody can tell whether it rests on iSCSI. Nil when traced.
+    public let untraced: String?
 
     public init(use: StorageUse, source: String, fileSystem: String, path: [String], disks: [String],
-                layers: [BlockLayer] = []) {
+                layers: [BlockLayer] = [], untraced: String? = nil) {
         self.use = use
         self.source = source
         self.fileSystem = fileSystem
         self.path = path
         self.disks = disks
         self.layers = layers
+        self.untraced = untraced
     }
 
     /// The layer of `name`, if it is in the chain.

@@ -181,6 +181,12 @@ public struct TopologyScanner: Sendable {
 
     func chain(use: StorageUse, mount: MountEntry) -> StorageChain {
         let block = blockName(majorMinor: mount.majorMinor) ?? blockName(devicePath: mount.source)
+        if block == nil && (!mount.majorMinor.hasPrefix("0:") || mount.source.hasPrefix("/dev/")) {
+            // A block device by mountinfo, but sysfs does not know it: unknown, not "not iSCSI".
+            return StorageChain(use: use, source: mount.source, fileSystem: mount.fileSystem, path: [], disks: [],
+                                untraced: "mountinfo names \(mount.source) (\(mount.majorMinor)), but neither "
+                                    + "\(sysfs.path("dev/block/\(mount.majorMinor)")) nor class/block leads to it")
+        }
         return chain(use: use, source: block ?? mount.source, fileSystem: mount.fileSystem, block: block)
     }
 
@@ -203,11 +209,16 @@ public struct TopologyScanner: Sendable {
         var path: [String] = []
         var disks: [String] = []
         var layers: [BlockLayer] = []
+        var untraced: String?
         var pending = [block]
         while let name = pending.popLast() {
             if path.contains(name) { continue }
             path.append(name)
             let dir = "class/block/\(name)"
+            if let reason = brokenLink(dir) ?? brokenDeviceLink(ofBlock: dir) {
+                untraced = untraced ?? reason
+                continue
+            }
             let mappedName = name.hasPrefix("dm-") ? sysfs.attribute("\(dir)/dm/name").value : nil
             if sysfs.exists("\(dir)/partition") {
                 let below = sysfs.resolve(dir).map { [Self.lastComponent(Self.parent($0))] } ?? []
@@ -231,7 +242,23 @@ public struct TopologyScanner: Sendable {
                 }
             }
         }
-        return StorageChain(use: use, source: source, fileSystem: fileSystem, path: path, disks: disks, layers: layers)
+        return StorageChain(use: use, source: source, fileSystem: fileSystem, path: path, disks: disks, layers: layers,
+                            untraced: untraced)
+    }
+
+    /// Why `relative` (a sysfs link) cannot be followed: missing, or dangling; nil when it can.
+    func brokenLink(_ relative: String) -> String? {
+        if sysfs.resolve(relative) != nil { return nil }
+        return sysfs.hasEntry(relative) ? "\(sysfs.path(relative)) is a dangling link" : "\(sysfs.path(relative)) is missing"
+    }
+
+    /// A block device whose `device` link dangles, or leads to a SCSI device that
+    /// `class/scsi_device` does not list (or lists with a dangling link): the disk's transport is unknown.
+    func brokenDeviceLink(ofBlock dir: String) -> String? {
+        guard sysfs.hasEntry("\(dir)/device") else { return nil }
+        guard let device = sysfs.resolve("\(dir)/device") else { return "\(sysfs.path("\(dir)/device")) is a dangling link" }
+        guard let hctl = HCTL(Self.lastComponent(device)) else { return nil }
+        return brokenLink("class/scsi_device/\(hctl)/device")
     }
 
     /// The block device behind `8:2`, through `/sys/dev/block`.

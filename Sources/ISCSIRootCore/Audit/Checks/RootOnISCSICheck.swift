@@ -17,6 +17,10 @@ struct RootOnISCSICheck {
                              detail: "/proc/self/mountinfo does not name a file system on /")
         }
         guard let session else {
+            if let reason = root.untraced {
+                return AuditItem(id: "root", title: title, verdict: .unknown,
+                                 detail: "cannot tell whether / is on iSCSI: \(reason)")
+            }
             let disks = root.disks.isEmpty ? root.source : root.disks.joined(separator: ", ")
             return AuditItem(id: "root", title: title, verdict: .ok,
                              detail: "/ is on \(disks), not on an iSCSI disk: the iSCSI root chain does not apply, nothing else checked")
