@@ -124,7 +124,8 @@ struct DaemonEngine {
     /// problem becomes a journal entry and counts in STATUS=.
     mutating func audit(at now: Moment) {
         let items = BootChainAudit(system: options.system, topology: topology, expectedTimeout: configuration.disk.timeout,
-                                   expectedScheduler: configuration.disk.scheduler).run()
+                                   expectedScheduler: configuration.disk.scheduler,
+                                   portalRoute: routeQuery == nil ? nil : network.portalRoute(for: topology)).run()
         let report = AuditReport(items: items)
         state.auditProblems = report.problems
         for item in items where item.verdict != .ok {

@@ -69,6 +69,21 @@ public final class RouteNetlinkQuery: Sendable {
         }
     }
 
+    /// The interface the kernel would send to `address` through, for `check`.
+    public func portalRoute(to address: String) -> PortalRoute {
+        switch route(to: address) {
+        case .route(let route):
+            guard let index = route.interfaceIndex else { return .unknown("the route to \(address) names no interface") }
+            if route.type == 2 { return .interface("lo") }  // RTN_LOCAL: the portal is this machine
+            guard case .success(let messages) = dumpLinksAndAddresses() else { return .unknown("the links could not be listed") }
+            return .interface(NetworkSnapshot(messages).name(ofInterface: index))
+        case .unreachable(let errno):
+            return .unknown("no route (\(errno.symbolicName))")
+        case .unknown(let reason):
+            return .unknown(reason)
+        }
+    }
+
     /// Sends one request and collects the messages of its answer until `isLast` says so.
     private func exchange(type: UInt16, flags: UInt16, body: [UInt8],
                           until isLast: (RouteNetlinkMessage) -> Bool) -> Result<[RouteNetlinkMessage], RouteNetlinkError> {

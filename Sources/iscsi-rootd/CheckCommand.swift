@@ -1,5 +1,6 @@
 import ArgumentParser
 import ISCSIRootCore
+import ISCSIRootDaemon
 
 /// `iscsi-rootd check`: audits the boot and shutdown chain that keeps an iSCSI root alive.
 struct CheckCommand: ParsableCommand {
@@ -18,9 +19,17 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try settings.load(root: paths.systemTree)
-        let audit = BootChainAudit(system: paths.systemTree, topology: paths.scanner().scan(),
+        let topology = paths.scanner().scan()
+        // On the running system the kernel says which way the portal is (policy rules included).
+        var portalRoute: PortalRoute?
+        if paths.systemTree.root.isEmpty, let root = topology.root,
+           let portal = topology.sessions(of: root).first.flatMap(NetworkWatch.portalAddress),
+           let query = try? RouteNetlinkQuery() {
+            portalRoute = query.portalRoute(to: portal)
+        }
+        let audit = BootChainAudit(system: paths.systemTree, topology: topology,
                                    expectedTimeout: configuration.disk.timeout,
-                                   expectedScheduler: configuration.disk.scheduler)
+                                   expectedScheduler: configuration.disk.scheduler, portalRoute: portalRoute)
         let report = AuditReport(items: audit.run())
         try writeOutput(output.json ? report.json.serialized(pretty: true) + "\n" : report.text)
         if report.worst != .ok { throw ExitCode(report.worst.exitCode) }

@@ -129,9 +129,10 @@ import Testing
                         devices: [localDisk, iscsiDisk], chains: [root])
     }
 
-    static func audit(_ files: [String: String?], enabled: Bool = true, topology: Topology = topology()) throws -> [AuditItem] {
+    static func audit(_ files: [String: String?], enabled: Bool = true, topology: Topology = topology(),
+                      portalRoute: PortalRoute? = nil) throws -> [AuditItem] {
         BootChainAudit(system: try system(files, enabled: enabled), topology: topology, expectedTimeout: 90,
-                       expectedScheduler: "none").run()
+                       expectedScheduler: "none", portalRoute: portalRoute).run()
     }
 
     /// The good files with some replaced (nil removes one).
@@ -156,7 +157,7 @@ import Testing
     @Test func goodRootPassesEveryItem() throws {
         let items = try Self.audit(try Self.goodFiles())
         #expect(items.map(\.id) == ["root", "fstab", "iscsid-running", "iscsid-shutdown", "network", "node-record",
-                                     "live-session", "disks", "service"])
+                                     "live-session", "disks", "swap", "service"])
         for item in items {
             #expect(item.verdict == .ok, "\(item.id): \(item.detail)")
             #expect(item.fix == nil)
@@ -337,6 +338,90 @@ import Testing
         Self.expectOnly("network", items)
     }
 
+    /// The good files with NetworkManager running instead of networkd, plus `files`.
+    static func networkManager(_ files: [String: String?]) throws -> [String: String?] {
+        try changed(files.merging([
+            "etc/systemd/network/50-iscsi-root.network": nil,
+            "proc/733/comm": "NetworkManager\n", "proc/733/cmdline": "/usr/sbin/NetworkManager\0--no-daemon\0",
+        ]) { a, _ in a })
+    }
+
+    @Test func networkManagerLeavingTheInterfaceAlonePasses() throws {
+        for (path, text) in [
+            ("etc/NetworkManager/conf.d/iscsi-root.conf", "[keyfile]\nunmanaged-devices=mac:00:11:22:33:44:55;interface-name:eth*\n"),
+            ("etc/NetworkManager/NetworkManager.conf", "[main]\nplugins=keyfile\n\n[device-root]\nmatch-device=interface-name:eth0\nmanaged=0\n"),
+        ] {
+            let items = try Self.audit(try Self.networkManager([path: text]))
+            let network = try Self.item("network", items)
+            #expect(network.verdict == .ok, "\(network.detail)")
+            #expect(network.detail.contains("NetworkManager leaves it alone") && network.detail.contains("/\(path)"))
+            Self.expectOnly("network", items)
+        }
+    }
+
+    @Test func networkManagerProfiles() throws {
+        let profile = "etc/NetworkManager/system-connections/root.nmconnection"
+        func network(_ ipv4: String) throws -> AuditItem {
+            try Self.item("network", try Self.audit(try Self.networkManager([
+                profile: "[connection]\nid=root\ntype=ethernet\ninterface-name=eth0\n\n[ipv4]\n\(ipv4)\n",
+            ])))
+        }
+        // The session's own address is the host's ipaddress, 10.0.0.2.
+        let manual = try network("method=manual\naddress1=10.0.0.2/24,10.0.0.254")
+        #expect(manual.verdict == .ok && manual.detail.contains("a static address"), "\(manual.detail)")
+        let other = try network("method=manual\naddress1=10.0.0.9/24")
+        #expect(other.verdict == .warn && other.detail.contains("not the session's 10.0.0.2"), "\(other.detail)")
+        let dhcp = try network("method=auto")
+        #expect(dhcp.verdict == .warn && dhcp.detail.contains("DHCP, a renewal can hand out another address"), "\(dhcp.detail)")
+        #expect(dhcp.fix?.contains("unmanaged-devices=interface-name:eth0") == true)
+        let off = try Self.item("network", try Self.audit(try Self.networkManager([
+            "etc/NetworkManager/conf.d/keep.conf": "[device]\nkeep-configuration=no\n",
+        ])))
+        #expect(off.verdict == .fail && off.detail.contains("keep-configuration=no"), "\(off.detail)")
+    }
+
+    @Test func ifupdownStaticPassesAndDHCPWarns() throws {
+        let noNetworkd: [String: String?] = ["etc/systemd/network/50-iscsi-root.network": nil]
+        let dhcp = try Self.item("network", try Self.audit(try Self.changed(noNetworkd.merging([
+            "etc/network/interfaces": "auto lo\niface lo inet loopback\n\nallow-hotplug eth0\niface eth0 inet dhcp\n",
+        ]) { a, _ in a })))
+        #expect(dhcp.verdict == .warn && dhcp.detail.contains("/etc/network/interfaces (inet dhcp)"), "\(dhcp.detail)")
+        let fixed = try Self.item("network", try Self.audit(try Self.changed(noNetworkd.merging([
+            "etc/network/interfaces.d/eth0": "iface eth0 inet static\n  address 10.0.0.2/24\n",
+        ]) { a, _ in a })))
+        #expect(fixed.verdict == .ok, "\(fixed.detail)")
+    }
+
+    @Test func networkdStaticAddressMustBeTheSessions() throws {
+        func network(_ address: String) throws -> AuditItem {
+            try Self.item("network", try Self.audit(try Self.changed([
+                "etc/systemd/network/50-iscsi-root.network": "[Match]\nName=eth0\n\n[Network]\nAddress=\(address)\nKeepConfiguration=static\n",
+            ])))
+        }
+        #expect(try network("10.0.0.2/24").verdict == .ok)
+        let other = try network("10.0.0.7/24")
+        #expect(other.verdict == .warn && other.detail.contains("is not the session's 10.0.0.2"), "\(other.detail)")
+    }
+
+    @Test func theKernelsRouteWinsOverTheMainTable() throws {
+        // /proc/net/route says eth0; a policy rule sends the portal through eth1, which nothing manages.
+        let items = try Self.audit(try Self.goodFiles(), portalRoute: .interface("eth1"))
+        #expect(try Self.item("network", items).detail.hasPrefix("eth1 carries session1"))
+        let none = try Self.item("network", try Self.audit(try Self.goodFiles(), portalRoute: .unknown("no route (ENETUNREACH)")))
+        #expect(none.verdict == .unknown && none.detail.contains("no route (ENETUNREACH)"))
+    }
+
+    @Test func swapOnAnISCSIDiskWarns() throws {
+        let base = Self.topology()
+        let topology = Topology(sessions: base.sessions, hosts: base.hosts, devices: base.devices,
+                                chains: base.chains + [StorageChain(use: .swap, source: "sda", fileSystem: "swap", path: ["sda"], disks: ["sda"])])
+        let items = try Self.audit(try Self.goodFiles(), topology: topology)
+        let swap = try Self.item("swap", items)
+        #expect(swap.verdict == .warn && swap.detail.hasPrefix("swap on sda (session1): "), "\(swap.detail)")
+        #expect(swap.fix?.hasPrefix("swapoff sda") == true)
+        Self.expectOnly("swap", items)
+    }
+
     @Test func ipv6PortalIsRoutedThroughIPv6Table() throws {
         let ipv6Route = """
             fd000000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth1
@@ -346,7 +431,7 @@ import Testing
         let items = try Self.audit(try Self.changed(["proc/net/ipv6_route": ipv6Route]),
                                    topology: Self.topology(session: Self.session(address: "fd00::10")))
         // eth1 holds the portal's /64; no .network file matches eth1.
-        #expect(try Self.item("network", items).detail.contains("eth1 carries session1; no systemd-networkd .network file matches it"))
+        #expect(try Self.item("network", items).detail.contains("eth1 carries session1; no systemd-networkd .network file, NetworkManager or /etc/network/interfaces stanza manages it"))
     }
 
     // MARK: node record

@@ -6,14 +6,19 @@ public struct BootChainAudit: Sendable {
     public let topology: Topology
     public let expectedTimeout: Int
     public let expectedScheduler: String
+    /// The kernel's own answer for the portal (RTM_GETROUTE, policy rules included), when the caller
+    /// could ask; nil falls back to the main table in `proc/net/route`.
+    public let portalRoute: PortalRoute?
 
     /// `system` is the root holding /etc, /usr, /run and /proc (`/` in production);
     /// `expectedTimeout` and `expectedScheduler` are the `[Disk]` settings the disks should have.
-    public init(system: FileTree, topology: Topology, expectedTimeout: Int, expectedScheduler: String) {
+    public init(system: FileTree, topology: Topology, expectedTimeout: Int, expectedScheduler: String,
+                portalRoute: PortalRoute? = nil) {
         self.system = system
         self.topology = topology
         self.expectedTimeout = expectedTimeout
         self.expectedScheduler = expectedScheduler
+        self.portalRoute = portalRoute
     }
 
     /// Every item, in chain order. When / is not on iSCSI there is one item saying so.
@@ -27,10 +32,12 @@ public struct BootChainAudit: Sendable {
             FstabCheck(system: system, units: units).item,
             ISCSIDRunningCheck(processes: iscsid, units: units).item,
             ISCSIDShutdownCheck(processes: iscsid, units: units).item,
-            NetworkCheck(system: system, session: session).item,
+            NetworkCheck(system: system, session: session, host: session.hostNumber.flatMap(topology.host),
+                         kernelRoute: portalRoute).item,
         ] + sessionItems(first: session) + [
             DiskTuningCheck(topology: topology, expectedTimeout: expectedTimeout,
                             expectedScheduler: expectedScheduler).item,
+            SwapCheck(topology: topology).item,
             ServiceEnabledCheck(units: units).item,
         ]
     }

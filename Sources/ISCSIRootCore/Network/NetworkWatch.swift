@@ -327,6 +327,17 @@ public struct NetworkWatch: Sendable {
         return "NETWORK \(who) cut off from \(episode.portal ?? "its portal") for \(now.since(episode.started).wholeSeconds) s\(flaps): \(problems)"
     }
 
+    /// The way to the root's portal as last judged, for the audit; nil before the first judgement.
+    public func portalRoute(for topology: Topology) -> PortalRoute? {
+        guard let root = topology.root, let session = topology.sessions(of: root).first,
+              let path = paths[session.number] else { return nil }
+        switch path.route {
+        case .route(let route) where route.type == 2: return .interface("lo")
+        case .route: return path.interface.map(PortalRoute.interface)
+        case .unreachable, .unknown: return .unknown(Self.describe(path.route, snapshot: snapshot))
+        }
+    }
+
     /// `10.0.2.2 via 10.0.2.2 dev eth0 src 10.0.2.15 table main`, `no route (ENETUNREACH)`.
     public static func describe(_ lookup: RouteLookup, snapshot: NetworkSnapshot) -> String {
         switch lookup {

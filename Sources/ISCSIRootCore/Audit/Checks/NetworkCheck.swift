@@ -1,23 +1,47 @@
+/// How the kernel reaches a portal, from its own answer (RTM_GETROUTE: policy rules and every table count).
+public enum PortalRoute: Sendable, Hashable {
+    /// The interface a packet to the portal leaves through.
+    case interface(String)
+    /// The kernel has no route (the reason, e.g. `ENETUNREACH`), or the question failed.
+    case unknown(String)
+}
+
 /// The interface carrying the root session keeps its configuration when the network manager stops or
-/// restarts (systemd #28363, #32426: networkd flushing the addresses under an iSCSI root).
+/// restarts (systemd #28363, #32426: networkd flushing the addresses under an iSCSI root), and its
+/// address does not change at a DHCP renewal.
 struct NetworkCheck {
     let system: FileTree
     let session: ISCSISession
+    /// The session's host: `ipaddress` is the session's own address.
+    let host: SCSIHost?
+    /// The kernel's answer; nil: read the main table of `proc/net/route`.
+    let kernelRoute: PortalRoute?
 
     /// networkd's .network directories, highest precedence first.
     static let networkDirectories = ["etc/systemd/network", "run/systemd/network", "usr/lib/systemd/network",
                                      "lib/systemd/network"]
     static let example = "/usr/share/doc/iscsi-rootd/examples/50-iscsi-root.network"
+    static let title = "network of the root session keeps its configuration and address"
 
     var item: AuditItem {
-        let title = "network of the root session keeps its configuration"
+        let title = Self.title
         guard let address = session.connections.first?.persistentAddress.value else {
             return AuditItem(id: "network", title: title, verdict: .unknown,
                              detail: "the portal address of \(session.name) is unknown")
         }
-        guard let interface = RouteTable(system: system).interface(for: address) else {
+        let interface: String
+        switch kernelRoute {
+        case .interface(let name)?:
+            interface = name
+        case .unknown(let reason)?:
             return AuditItem(id: "network", title: title, verdict: .unknown,
-                             detail: "no route to the portal \(address) in /proc/net/route or /proc/net/ipv6_route")
+                             detail: "the kernel gives no route to the portal \(address): \(reason)")
+        case nil:
+            guard let name = RouteTable(system: system).interface(for: address) else {
+                return AuditItem(id: "network", title: title, verdict: .unknown,
+                                 detail: "no route to the portal \(address) in the main table (/proc/net/route, /proc/net/ipv6_route; policy rules are not seen there)")
+            }
+            interface = name
         }
         if interface == "lo" {
             return AuditItem(id: "network", title: title, verdict: .ok,
@@ -27,23 +51,47 @@ struct NetworkCheck {
             return judge(file, interface: interface)
         }
         if networkManagerPresent {
-            return AuditItem(id: "network", title: title, verdict: .unknown,
-                             detail: "\(interface) carries \(session.name); NetworkManager is present and its behaviour at stop is not audited",
-                             fix: "make sure NetworkManager leaves \(interface) alone (e.g. unmanaged-devices=interface-name:\(interface) in NetworkManager.conf), or manage it with systemd-networkd and KeepConfiguration=yes")
+            return NetworkManagerSettings(system: system).judge(interface: interface, session: session, localAddress: localAddress,
+                                                                macAddress: macAddress(interface))
+        }
+        if let method = IfupdownInterfaces(system: system).method(of: interface) {
+            return judgeIfupdown(method: method, interface: interface)
         }
         return AuditItem(id: "network", title: title, verdict: .ok,
-                         detail: "\(interface) carries \(session.name); no systemd-networkd .network file matches it, so the initramfs configuration stays")
+                         detail: "\(interface) carries \(session.name); no systemd-networkd .network file, NetworkManager or /etc/network/interfaces stanza manages it, so the initramfs configuration stays")
+    }
+
+    /// The session's own address (`iscsi_host/hostN/ipaddress`).
+    var localAddress: String? { host?.ipAddress.value }
+
+    func macAddress(_ interface: String) -> String? {
+        system.attribute("sys/class/net/\(interface)/address").value?.lowercased()
+    }
+
+    /// ifupdown (`/etc/network/interfaces`): a static address stays; DHCP can change at renewal, and
+    /// `ifdown` releases it.
+    func judgeIfupdown(method: String, interface: String) -> AuditItem {
+        let prefix = "\(interface) carries \(session.name) and is configured by /etc/network/interfaces (inet \(method))"
+        switch method {
+        case "static", "manual", "loopback":
+            return AuditItem(id: "network", title: Self.title, verdict: .ok, detail: prefix)
+        default:
+            return AuditItem(id: "network", title: Self.title, verdict: .warn,
+                             detail: "\(prefix): a DHCP renewal can hand out another address, and ifdown releases it, under the root",
+                             fix: "configure \(interface) as 'iface \(interface) inet static' with the address the initramfs uses (\(localAddress ?? "the session's address")), or give it a static lease at the DHCP server")
+        }
     }
 
     func judge(_ file: UnitFile, interface: String) -> AuditItem {
-        let title = "network of the root session keeps its configuration"
+        let title = Self.title
         let prefix = "\(interface) carries \(session.name) and is managed by \(file.path)"
         if systemdBoolean(file.values("Link", "Unmanaged").last) == true {
             return AuditItem(id: "network", title: title, verdict: .ok, detail: "\(prefix) with Unmanaged=yes")
         }
         let keep = file.values("Network", "KeepConfiguration").last?.lowercased()
         let usesDHCP = file.values("Network", "DHCP").last.map { systemdBoolean($0) != false } ?? false
-        let hasStatic = !file.values("Network", "Address").isEmpty || !file.values("Address", "Address").isEmpty
+        let staticAddresses = file.values("Network", "Address") + file.values("Address", "Address")
+        let hasStatic = !staticAddresses.isEmpty
         let kept: Bool
         switch keep {
         case "yes", "true", "1", "on": kept = true
@@ -52,7 +100,14 @@ struct NetworkCheck {
         default: kept = false
         }
         if kept {
-            return AuditItem(id: "network", title: title, verdict: .ok, detail: "\(prefix) with KeepConfiguration=\(keep ?? "")")
+            let how = usesDHCP ? "DHCP (the lease must not change at renewal: a static lease)" : "a static address"
+            if !usesDHCP, let local = localAddress,
+               !staticAddresses.contains(where: { IPAddress.parse(String($0.split(separator: "/")[0])) == IPAddress.parse(local) }) {
+                return AuditItem(id: "network", title: title, verdict: .warn,
+                                 detail: "\(prefix) with KeepConfiguration=\(keep ?? ""), but its static Address= (\(staticAddresses.joined(separator: ", "))) is not the session's \(local): a restart of networkd moves the interface to it",
+                                 fix: "set Address= in \(file.path) to \(local) with its prefix, as the initramfs configured it")
+            }
+            return AuditItem(id: "network", title: title, verdict: .ok, detail: "\(prefix) with KeepConfiguration=\(keep ?? ""), \(how)")
         }
         let legacy = (file.values("DHCPv4", "CriticalConnection") + file.values("DHCP", "CriticalConnection")).last
         if systemdBoolean(legacy) == true {
