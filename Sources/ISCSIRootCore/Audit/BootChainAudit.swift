@@ -32,6 +32,7 @@ public struct BootChainAudit: Sendable {
             FstabCheck(system: system, units: units).item,
             ISCSIDRunningCheck(processes: iscsid, units: units).item,
             ISCSIDShutdownCheck(processes: iscsid, units: units).item,
+        ] + multipathItems(units: units) + [
             NetworkCheck(system: system, session: session, host: session.hostNumber.flatMap(topology.host),
                          kernelRoute: portalRoute).item,
         ] + sessionItems(first: session) + [
@@ -39,6 +40,18 @@ public struct BootChainAudit: Sendable {
                             expectedScheduler: expectedScheduler).item,
             SwapCheck(topology: topology).item,
             ServiceEnabledCheck(units: units).item,
+        ]
+    }
+
+    /// When / is on a multipath map: multipathd running, enabled and outliving / at shutdown, and
+    /// the map queueing with no path left.
+    func multipathItems(units: UnitLookup) -> [AuditItem] {
+        guard let root = topology.root, let map = topology.maps(of: root).first else { return [] }
+        let multipathd = ProcessInfo.named("multipathd", in: system)
+        return [
+            MultipathdRunningCheck(processes: multipathd, units: units).item,
+            MultipathdShutdownCheck(processes: multipathd, units: units, conf: MultipathConf.load(from: system)).item,
+            MultipathQueueCheck(map: map, carries: topology.criticalUses(of: map)).item,
         ]
     }
 

@@ -28,7 +28,9 @@ struct NodeRecordCheck {
         } else {
             return AuditItem(id: "node-record", title: title, verdict: .fail,
                              detail: "no node record for \(target) at \(address):\(port),\(tpgt) and no /etc/iscsi/iscsid.conf",
-                             fix: "iscsiadm -m node -o new -T \(target) -p \(portalText(address, port)), then set the root settings (see /usr/share/doc/iscsi-rootd/examples/iscsi-root-node.sh)")
+                             fix: isPath
+                                ? "iscsiadm -m node -o new -T \(target) -p \(portalText(address, port)), then set \(NodeRecord.noopOutInterval) = \(Configuration.multipathNopInterval), \(NodeRecord.noopOutTimeout) = \(Configuration.multipathNopTimeout), \(NodeRecord.replacementTimeout) = \(Configuration.multipathRecoveryTimeout) and \(NodeRecord.startup) = onboot in it (-o update -n KEY -v VALUE)"
+                                : "iscsiadm -m node -o new -T \(target) -p \(portalText(address, port)), then set the root settings (see /usr/share/doc/iscsi-rootd/examples/iscsi-root-node.sh)")
         }
         let update = "iscsiadm -m node -T \(target) -p \(portalText(address, port)) -o update -n"
         let replacement = record.values[NodeRecord.replacementTimeout]

@@ -147,6 +147,11 @@ public struct MultipathConf: Sendable, Hashable {
         return MultipathQueueing(queues: nil, detail: "neither no_path_retry nor features is set in \(files.joined(separator: ", ")): multipath-tools' built-in hardware table decides (not known here)")
     }
 
+    /// A setting of the `defaults` sections (the last one read wins).
+    func defaultsValue(_ key: String) -> Setting? {
+        sections.filter { $0.name == "defaults" }.compactMap { $0.value(key) }.last
+    }
+
     /// The sections that apply to a map, highest precedence first, each with its name for messages.
     func precedence(wwid: String, vendor: String?, product: String?) -> [(String, Section)] {
         var levels: [(String, Section)] = []
