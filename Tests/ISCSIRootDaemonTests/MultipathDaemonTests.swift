@@ -74,6 +74,9 @@ struct MultipathDaemonTests {
         for session in [1, 2] {
             #expect(tree.sysfs.attribute("class/iscsi_session/session\(session)/recovery_tmo").value == "5")
         }
+        let text = try runIscsiRootd(["status", "--sysfs", tree.sysfs.root, "--root", tree.system.root,
+                                      "--state-dir", daemon.stateDirectory, "--config", configPath]).standardOutput
+        #expect(text.contains("past path outage: sdb via session2 of mpatha "), "\(text)")
         #expect(daemon.stop() == 0)
         #expect(daemon.unparsable.isEmpty, "\(daemon.unparsable)")
     }

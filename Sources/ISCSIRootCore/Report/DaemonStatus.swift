@@ -80,6 +80,14 @@ public struct DaemonStatus: Sendable {
                 lines.append("outage: \(episode.session) in recovery for \(Int(episode.seconds)) s (\(episode.cause)); I/O errors in \(left)")
             }
         }
+        for episode in file.pathEpisodes.prefix(5) {
+            let path = "\(episode.disk) via \(episode.session ?? "?") of \(episode.map)"
+            if let ended = episode.endedMicroseconds {
+                lines.append("past path outage: \(path) \(Int(episode.seconds)) s (\(episode.cause)), back \(WallClock.format(microseconds: ended))")
+            } else {
+                lines.append("path down: \(path) for \(Int(episode.seconds)) s (\(episode.cause))")
+            }
+        }
         if running {
             for path in file.network.sessions {
                 lines.append("network: \(path.session) from \(path.localAddress ?? "unknown address") on \(path.interface ?? "unknown interface") to \(path.portal ?? "?"): route \(path.route)")
