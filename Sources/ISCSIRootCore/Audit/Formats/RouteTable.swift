@@ -11,6 +11,10 @@ struct RouteTable: Sendable {
 
     let routes: [Route]
 
+    init(routes: [Route]) {
+        self.routes = routes
+    }
+
     init(system: FileTree) {
         var routes: [Route] = []
         if case .success(let text) = system.read("proc/net/route") { routes += Self.parseIPv4(text) }
