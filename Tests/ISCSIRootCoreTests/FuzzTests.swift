@@ -229,7 +229,7 @@ struct FuzzTests {
         let watchdog = CaseWatchdog()
         defer { watchdog.stop() }
         var random = SeededGenerator(seed: FuzzSettings.seed &+ 1)
-        let cases = max(20, FuzzSettings.cases / 10)
+        let cases = max(20, FuzzSettings.cases / 30)
         var tree = try FixtureTree.healthyDisklessClient()
         for index in 0..<cases {
             if index % 25 == 0 { tree = try FixtureTree.healthyDisklessClient() }
