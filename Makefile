@@ -59,6 +59,8 @@ install: build
 	$(INSTALL) -Dm644 -t "$(DESTDIR)$(DOCDIR)/examples" etc/iscsi-rootd.conf systemd/examples/iscsid.service \
 		systemd/examples/50-iscsi-root.network systemd/examples/50-iscsi-root-ibft.network systemd/examples/fstab
 	$(INSTALL) -Dm755 systemd/examples/iscsi-root-node.sh "$(DESTDIR)$(DOCDIR)/examples/iscsi-root-node.sh"
+	$(INSTALL) -Dm644 systemd/examples/iscsi-rootd.service.d/metrics.conf \
+		"$(DESTDIR)$(DOCDIR)/examples/iscsi-rootd.service.d/metrics.conf"
 ifeq ($(COMPLETIONS),yes)
 	$(INSTALL) -d "$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"
 	"$(BINARY)" --generate-completion-script bash > "$(DESTDIR)$(BASHCOMPDIR)/iscsi-rootd"

@@ -195,6 +195,7 @@ public enum Daemon {
         _ = notifier.stopping()
         engine.emit(HealthEvent(.stopping, "iscsi-rootd stopping; disk settings stay as they are", fields: [:], at: .now))
         engine.writeState(at: .now)
+        engine.finishMetrics(at: .now)
         ticker.cancel()
         monitor?.stop()
         listener?.stop()

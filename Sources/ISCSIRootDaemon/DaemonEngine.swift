@@ -52,6 +52,8 @@ struct DaemonEngine {
     private var busySessions: Set<Int> = []
     private var warnedNops: Set<Int> = []
     private var lastStatusLine = ""
+    /// `[Metrics] TextfileDirectory=`'s file, when set.
+    private var metricsFile: MetricsFile?
     private(set) var lastPoll: Moment
     private(set) var lastIOSample: Moment
     private(set) var lastVerify: Moment
@@ -84,6 +86,7 @@ struct DaemonEngine {
         damageTracker = DamageTracker(damage: carried?.damage ?? [], lastSequence: carried?.kernelSequence,
                                       ext4Baseline: carried?.ext4Baseline ?? [:])
         topology = Topology(sessions: [], hosts: [], devices: [], chains: [])
+        metricsFile = configuration.textfileDirectory.map { MetricsFile(directory: $0) }
         lastPoll = now
         lastIOSample = now
         lastVerify = now
@@ -110,6 +113,7 @@ struct DaemonEngine {
         report(tuning: DiskTuner(sysfs: options.sysfs, policy: configuration.disk).tune(devices), drift: false, at: now)
         tuneSessions(at: now)
         topology = scanner.scan()
+        if topology.unreadable == nil { state.lastPollMicroseconds = now.wallMicroseconds }
         report(recovery.update(topology, at: now), at: now)
         checkNetwork(at: now)
         report(paths.update(topology, at: now), at: now)
@@ -158,6 +162,7 @@ struct DaemonEngine {
         lastPoll = now
         pollDue = false
         topology = scanner.scan()
+        if topology.unreadable == nil { state.lastPollMicroseconds = now.wallMicroseconds }
         if discoversByPolling { discoverDevices(at: now) }
         report(recovery.update(topology, at: now), at: now)
         checkNetwork(at: now)
@@ -220,6 +225,10 @@ struct DaemonEngine {
         do {
             let loader = ConfigLoader(system: options.system)
             let fresh = try loader.load(explicitFile: options.configFile)
+            if fresh.textfileDirectory != configuration.textfileDirectory {
+                metricsFile?.retire()
+                metricsFile = fresh.textfileDirectory.map { MetricsFile(directory: $0) }
+            }
             configuration = fresh
             state.configuration = fresh
             state.configurationFiles = loader.files(explicitFile: options.configFile)
@@ -393,9 +402,12 @@ struct DaemonEngine {
         state.kernelSequence = damageTracker.lastSequence
         state.ext4Baseline = damageTracker.ext4Baseline
         state.network = network.record(events: networkEvents, at: now)
-        if let error = StateFile(directory: options.stateDirectory).write(state.file(at: now)) {
+        state.recoveryStatistics = recovery.statistics
+        let file = state.file(at: now)
+        if let error = StateFile(directory: options.stateDirectory).write(file) {
             logger.warning("cannot write the state file: \(error)")
         }
+        exportMetrics(DaemonStatus(ownState: file))
     }
 
     var statusLine: String { lastStatusLine }
@@ -428,5 +440,27 @@ struct DaemonEngine {
     /// The H:C:T:L in a scsi_device or disk devpath (`…/2:0:0:0` or `…/2:0:0:0/block/sda`).
     static func hctl(inDevpath devpath: String) -> HCTL? {
         devpath.split(separator: "/").reversed().lazy.compactMap { HCTL($0) }.first
+    }
+}
+
+extension DaemonEngine {
+    /// Hands the metrics to the textfile writer (when configured) and logs, once, when its writes
+    /// start failing or work again.
+    private func exportMetrics(_ daemon: DaemonStatus) {
+        guard let metricsFile else { return }
+        metricsFile.publish(MetricsReport(topology: topology, configuration: configuration, daemon: daemon).text)
+        switch metricsFile.takeNews() {
+        case .failing(let error)?: logger.warning("cannot write the metrics file: \(error)")
+        case .working?: logger.notice("metrics file \(metricsFile.path) written again")
+        case nil: break
+        }
+    }
+
+    /// At stop: the last metrics, saying `iscsi_rootd_daemon_up 0`, written within a second.
+    func finishMetrics(at now: Moment) {
+        guard let metricsFile else { return }
+        let stopped = DaemonStatus(ownState: state.file(at: now), running: false)
+        metricsFile.finish(MetricsReport(topology: topology, configuration: configuration, daemon: stopped).text,
+                           within: .seconds(1))
     }
 }

@@ -7,7 +7,8 @@ struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show the root chain, iSCSI sessions and disks, and whether they are healthy.",
-        discussion: "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (sysfs unreadable, or the output could not be written)."
+        discussion: "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (sysfs unreadable, or the output could not be written); "
+            + "with --prometheus 0 once the metrics are printed (the state is in them)."
     )
 
     @OptionGroup var paths: SystemPaths
@@ -17,9 +18,21 @@ struct StatusCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Where the daemon writes its state.", valueName: "dir"))
     var stateDir = "/run/iscsi-rootd"
 
+    @Flag(name: .long, help: "Print the metrics in the Prometheus text format, as the daemon exports them.")
+    var prometheus = false
+
+    func validate() throws {
+        if prometheus && output.json { throw ValidationError("--prometheus and --json exclude each other") }
+    }
+
     func run() throws {
         let configuration = try settings.load(root: paths.systemTree)
         let daemon = DaemonStatus.read(stateDirectory: absolutePath(stateDir), system: paths.systemTree)
+        if prometheus {
+            let status = if case .success(let status)? = daemon { status } else { DaemonStatus?.none }
+            try writeOutput(MetricsReport(topology: paths.scanner().scan(), configuration: configuration, daemon: status).text)
+            return
+        }
         let report = StatusReport(topology: paths.scanner().scan(), configuration: configuration, daemon: daemon)
         try writeOutput(output.json ? report.json.serialized(pretty: true) + "\n" : report.text(color: standardOutputIsTerminal))
         if report.overall != .ok { throw ExitCode(Int32(report.overall.rawValue)) }

@@ -66,8 +66,8 @@ enum ConfigParser {
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]"), line.count > 2 else { throw fail("malformed section header '\(line)'") }
                 let name = String(line.dropFirst().dropLast())
-                guard ["Disk", "Session"].contains(name) else {
-                    throw fail("unknown section [\(name)]; known: [Disk], [Session]")
+                guard ["Disk", "Session", "Metrics"].contains(name) else {
+                    throw fail("unknown section [\(name)]; known: [Disk], [Session], [Metrics]")
                 }
                 section = name
                 continue
@@ -75,7 +75,7 @@ enum ConfigParser {
             guard let equals = line.firstIndex(of: "=") else { throw fail("expected Key=Value, got '\(line)'") }
             let key = line[..<equals].trimmingWhitespace
             let value = line[line.index(after: equals)...].trimmingWhitespace
-            guard let section else { throw fail("'\(key)=' outside a section; put it under [Disk] or [Session]") }
+            guard let section else { throw fail("'\(key)=' outside a section; put it under [Disk], [Session] or [Metrics]") }
             switch (section, key) {
             case ("Disk", "Timeout"):
                 guard let seconds = Int(bounded: value, in: 1...86400) else {
@@ -102,13 +102,28 @@ enum ConfigParser {
                     throw fail("RecoveryTimeout= wants whole seconds from 1 to \(Configuration.maximumRecoveryTimeout), 'off' or 'keep', got '\(value)'")
                 }
                 configuration.recoveryTimeout = policy
+            case ("Metrics", "TextfileDirectory"):
+                configuration.textfileDirectory = try textfileDirectory(value, fail: fail)
             default:
-                let known = section == "Disk"
-                    ? "Timeout=, Scheduler=, Types=, VerifyInterval=, StallThreshold="
-                    : "RecoveryTimeout="
+                let known = switch section {
+                case "Disk": "Timeout=, Scheduler=, Types=, VerifyInterval=, StallThreshold="
+                case "Session": "RecoveryTimeout="
+                default: "TextfileDirectory="
+                }
                 throw fail("unknown key '\(key)' in [\(section)]; known: \(known)")
             }
         }
+    }
+
+    /// An absolute directory path without `.`/`..` parts or control characters; empty: off.
+    static func textfileDirectory(_ value: String, fail: (String) -> ConfigError) throws(ConfigError) -> String? {
+        if value.isEmpty { return nil }
+        let parts = value.split(separator: "/")
+        guard value.hasPrefix("/"), !parts.isEmpty, !parts.contains(where: { $0 == "." || $0 == ".." }),
+              !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
+            throw fail("TextfileDirectory= wants an absolute directory such as /var/lib/prometheus/node-exporter (empty: off), got '\(value)'")
+        }
+        return "/" + parts.joined(separator: "/")
     }
 
     static func duration(_ value: String, key: String, fail: (String) -> ConfigError) throws(ConfigError) -> Duration {

@@ -88,6 +88,9 @@ public struct Configuration: Sendable, Hashable {
     public var stallThreshold: Duration = .seconds(5)
     /// `[Session] RecoveryTimeout=`.
     public var recoveryTimeout: RecoveryTimeoutPolicy = .atLeast(recommendedRecoveryTimeout)
+    /// `[Metrics] TextfileDirectory=`: where the daemon writes `iscsi-rootd.prom` for node_exporter's
+    /// textfile collector; nil (the default): no metrics file.
+    public var textfileDirectory: String?
 
     public init() {}
 }

@@ -39,6 +39,8 @@ public struct RecoveryTracker: Sendable {
     /// Finished episodes, newest last, at most `historyLimit`.
     public private(set) var finished: [RecoveryEpisode] = []
     public let historyLimit: Int
+    /// Episodes and their durations per session, for the metrics.
+    public private(set) var statistics = RecoveryStatistics()
     private var lastSessionStates: [Int: String] = [:]
     private var observedOnce = false
 
@@ -75,6 +77,7 @@ public struct RecoveryTracker: Sendable {
             }
         }
         lastSessionStates = lastSessionStates.filter { present.contains($0.key) }
+        statistics.keep(present: present)
         observedOnce = true
         return events
     }
@@ -118,6 +121,7 @@ public struct RecoveryTracker: Sendable {
                 cause: (recoverySigns + lossSigns)[0], recoveryTimeout: session.recoveryTimeout.value,
                 startedBeforeObservation: !observedOnce, lost: nil, ended: nil)
             open[session.number] = episode
+            statistics.episodeStarted(session: session.number)
             let left = episode.recoveryTimeout.map { $0 == .off ? "never (recovery_tmo off)" : "in \($0) s" } ?? "at an unknown time"
             events.append(HealthEvent(.sessionFailed,
                 "\(name) in recovery (\(episode.cause)): I/O waits; I/O errors \(left)",
@@ -156,6 +160,7 @@ public struct RecoveryTracker: Sendable {
 
     private mutating func remember(_ episode: RecoveryEpisode) {
         finished.append(episode)
+        statistics.episodeEnded(episode)
         if finished.count > historyLimit { finished.removeFirst(finished.count - historyLimit) }
     }
 

@@ -35,6 +35,10 @@ public struct DaemonState: Sendable {
     public var recentEvents: [HealthEvent] = []
     /// `NetworkWatch.record`: each root session's path to its portal and the episodes it was cut.
     public var network = DaemonStateFile.Network()
+    /// When the last full look at sysfs succeeded.
+    public var lastPollMicroseconds: Int64?
+    /// Recovery episodes and their durations per session, for the metrics.
+    public var recoveryStatistics = RecoveryStatistics()
 
     public init(pid: Int32, bootID: String, startedMicroseconds: Int64, deviceEvents: String, sessionEvents: String,
                 configuration: Configuration, configurationFiles: [String]) {
@@ -53,7 +57,7 @@ public struct DaemonState: Sendable {
     /// The state file's contents; `now` turns open episodes and stalls into seconds.
     public func file(at now: Moment) -> DaemonStateFile {
         let seconds = { (duration: Duration) -> Double in Double(duration.microseconds) / 1e6 }
-        return DaemonStateFile(
+        var file = DaemonStateFile(
             pid: pid, bootID: bootID, startedMicroseconds: startedMicroseconds, updatedMicroseconds: updatedMicroseconds,
             deviceEvents: deviceEvents, sessionEvents: sessionEvents, pollInterval: seconds(pollInterval),
             statusLine: statusLine,
@@ -95,6 +99,9 @@ public struct DaemonState: Sendable {
                 DaemonStateFile.Event(timeMicroseconds: event.at.wallMicroseconds, kind: event.kind.rawValue,
                                       priority: event.kind.priority, message: event.message)
             }, network: network)
+        file.lastPollMicroseconds = lastPollMicroseconds
+        file.recovery = recoveryStatistics.fileEntries
+        return file
     }
 
     /// What must outlive a daemon restart within one boot: sticky damage, the last kernel record

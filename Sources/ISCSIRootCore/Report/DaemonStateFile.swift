@@ -131,6 +131,10 @@ public struct DaemonStateFile: Sendable, Hashable {
     public var residentKiB: Int?
     public var recentEvents: [Event]
     public var network = Network()
+    /// For the metrics (missing in a file from before them: read as unknown, never, none).
+    public var version = ISCSIRootVersion.current
+    public var lastPollMicroseconds: Int64?
+    public var recovery: [Recovery] = []
 
     // MARK: Ranges
 
@@ -144,7 +148,7 @@ public struct DaemonStateFile: Sendable, Hashable {
 
     public var json: JSONValue {
         let wall = { (value: Int64?) -> JSONValue in value.map { .int(Int($0)) } ?? .null }
-        return .object([
+        let members: [(String, JSONValue)] = [
             ("pid", .int(Int(pid))),
             ("boot_id", .string(bootID)),
             ("started_usec", .int(Int(startedMicroseconds))),
@@ -225,7 +229,8 @@ public struct DaemonStateFile: Sendable, Hashable {
                 ])
             })),
             ("network", networkJSON),
-        ])
+        ]
+        return .object(members + metricsMembers)
     }
 
     var networkJSON: JSONValue {
@@ -325,6 +330,15 @@ extension DaemonStateFile {
         auditProblems = try root["audit_problems"].strings()
         lockedKiB = try root["memory"]["locked_kib"].optionalInt(in: 0...Int(Int32.max))
         residentKiB = try root["memory"]["resident_kib"].optionalInt(in: 0...Int(Int32.max))
+        version = root["version"].value == nil ? "unknown" : try root["version"].string()
+        lastPollMicroseconds = root["last_poll_usec"].value == nil ? nil : try root["last_poll_usec"].optionalWall()
+        recovery = root["recovery"].value == nil ? [] : try root["recovery"].array().map { item throws(StateFileError) in
+            Recovery(session: try item["session"].string(), episodes: try item["episodes"].int(in: Self.countRange),
+                     finished: try item["finished"].int(in: Self.countRange), secondsSum: try item["seconds_sum"].seconds(),
+                     buckets: try item["buckets"].array().map { bucket throws(StateFileError) in
+                         Recovery.Bucket(le: try bucket["le"].seconds(), count: try bucket["count"].int(in: Self.countRange))
+                     })
+        }
         recentEvents = try root["recent_events"].array().map { item throws(StateFileError) in
             Event(timeMicroseconds: try item["time_usec"].wall(), kind: try item["kind"].string(),
                   priority: try item["priority"].int(in: 0...7), message: try item["message"].string())

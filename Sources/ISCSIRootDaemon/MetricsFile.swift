@@ -1,0 +1,177 @@
+import CSystemd
+import Glibc
+import Synchronization
+
+/// `<TextfileDirectory>/iscsi-rootd.prom` for node_exporter's textfile collector, written on a thread of
+/// its own: the directory may live on the very root disk the daemon watches, and a write blocked by
+/// an outage must never stall the event loop. Only the newest exposition waits to be written; each
+/// write replaces the file atomically, the way `StateFile` does (a temporary file created with
+/// O_EXCL|O_NOFOLLOW in the directory, then renamed; its name does not end in `.prom`, so the
+/// collector never reads it), but without fsync: nothing here may wait for the disk to come back.
+final class MetricsFile: Sendable {
+    static let fileName = "iscsi-rootd.prom"
+
+    let directory: String
+    var path: String { directory + "/" + Self.fileName }
+
+    private struct Shared {
+        /// The newest text not yet written.
+        var pending: String?
+        /// The last text handed over (unchanged texts are not written again).
+        var published: String?
+        /// Texts handed over and written, counted.
+        var publishedCount = 0
+        var writtenCount = 0
+        /// The outcome of the last write, and whether it is news to report.
+        var lastError: String?
+        var reportDue = false
+        /// Set by `retire`: the thread ends once nothing is pending.
+        var retired = false
+    }
+
+    /// A change in how writing goes, to log once.
+    enum News: Equatable {
+        case failing(String)
+        case working
+    }
+
+    private let shared = Mutex(Shared())
+    private let wakeup: Semaphore
+
+    init(directory: String) {
+        self.directory = directory
+        wakeup = Semaphore()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        var thread = pthread_t()
+        let created = pthread_create(&thread, nil, { raw in
+            let file = Unmanaged<MetricsFile>.fromOpaque(raw!).takeRetainedValue()
+            pthread_setname_np(pthread_self(), "metrics-file")
+            file.writeLoop()
+            return nil
+        }, context)
+        if created == 0 {
+            pthread_detach(thread)
+        } else {
+            Unmanaged<MetricsFile>.fromOpaque(context).release()
+            shared.withLock { $0.lastError = "cannot start the metrics writer thread: \(String(cString: strerror(created)))"; $0.reportDue = true }
+        }
+    }
+
+    /// Hands `text` to the writer without waiting; a text equal to the last one is not written again.
+    func publish(_ text: String) {
+        let changed = shared.withLock { shared in
+            guard shared.published != text else { return false }
+            shared.published = text
+            shared.pending = text
+            shared.publishedCount += 1
+            return true
+        }
+        if changed { wakeup.signal() }
+    }
+
+    /// Publishes `text` and waits at most `limit` for it to be written (at stop).
+    func finish(_ text: String, within limit: Duration) {
+        publish(text)
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if shared.withLock({ $0.writtenCount >= $0.publishedCount }) { return }
+            usleep(10_000)
+        }
+    }
+
+    /// What changed since the last call: a write failed (with why), or works again; nil: nothing.
+    func takeNews() -> News? {
+        shared.withLock { shared in
+            guard shared.reportDue else { return nil }
+            shared.reportDue = false
+            return shared.lastError.map(News.failing) ?? .working
+        }
+    }
+
+    /// Ends the thread once the pending text is written (another directory was configured).
+    func retire() {
+        shared.withLock { $0.retired = true }
+        wakeup.signal()
+    }
+
+    /// The thread: retains `self` until retired (it is detached and never joined: a write blocked on
+    /// a dead disk must not hold up the daemon's stop).
+    private func writeLoop() {
+        while true {
+            wakeup.wait()
+            let (next, retired) = shared.withLock { shared in
+                defer { shared.pending = nil }
+                return (shared.pending.map { ($0, shared.publishedCount) }, shared.retired)
+            }
+            guard let (text, count) = next else {
+                if retired { return }
+                continue
+            }
+            let error = replace(with: text)
+            shared.withLock { shared in
+                shared.writtenCount = count
+                if error != shared.lastError {
+                    shared.lastError = error
+                    shared.reportDue = true
+                }
+            }
+            if retired { return }
+        }
+    }
+
+    /// Writes `text` to `<directory>/iscsi-rootd.prom.tmp` and renames it over the file; what went
+    /// wrong, with what to do, if anything.
+    private func replace(with text: String) -> String? {
+        let temporary = Self.fileName + ".tmp"
+        func failure(_ what: String) -> String {
+            let code = errno
+            var message = "cannot \(what): \(StateFile.errorText())"
+            if code == EROFS {
+                message += "; the unit's sandbox (ProtectSystem=strict) allows the directory only with a drop-in saying ReadWritePaths=-\(directory) (example: iscsi-rootd.service.d/metrics.conf)"
+            } else if code == ENOENT {
+                message += "; \(directory) must exist (node_exporter's textfile directory)"
+            }
+            return message
+        }
+        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if directoryFD < 0 { return failure("open \(directory)") }
+        defer { close(directoryFD) }
+        // A leftover of a killed write, or something planted: unlink removes a link, not its target.
+        if unlinkat(directoryFD, temporary, 0) != 0 && errno != ENOENT { return failure("remove \(directory)/\(temporary)") }
+        let fd = openat(directoryFD, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        if fd < 0 { return failure("create \(directory)/\(temporary)") }
+        fchmod(fd, 0o644)  // node_exporter runs as another user; the unit sets UMask=0077
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 {
+                let reason = failure("write \(directory)/\(temporary)")
+                close(fd)
+                unlinkat(directoryFD, temporary, 0)
+                return reason
+            }
+            offset += written
+        }
+        close(fd)
+        if renameat(directoryFD, temporary, directoryFD, Self.fileName) != 0 { return failure("rename \(directory)/\(temporary)") }
+        return nil
+    }
+}
+
+/// A POSIX semaphore owned by a Sendable class (sem_post/sem_wait are thread-safe).
+private final class Semaphore: @unchecked Sendable {
+    private let semaphore = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+
+    init() { sem_init(semaphore, 0, 0) }
+
+    deinit {
+        sem_destroy(semaphore)
+        semaphore.deallocate()
+    }
+
+    func signal() { sem_post(semaphore) }
+
+    func wait() { while sem_wait(semaphore) != 0 && errno == EINTR {} }
+}
