@@ -1,3 +1,4 @@
+import Foundation
 import ISCSIRootCore
 import SysfsFixtures
 import Testing
@@ -196,6 +197,26 @@ struct MultipathTests {
         result = try queueing("devices {\n\tdevice {\n\t\tvendor \"LIO-ORG\"\n\t\tno_path_retry fail\n\t}\n}\n")
         #expect(result.queues == true)
         #expect(result.detail == "no_path_retry queue (/etc/multipath/conf.d/root.conf:2, overrides)")
+    }
+
+    @Test func aHostileMultipathConfIsReadWithoutACrash() throws {
+        let tree = try tree(.multipath)
+        try tree.writeSystemFile("etc/multipath.conf", String(repeating: "a {\n", count: 200_000) + "}\n}\nstray\n")
+        let conf = MultipathConf.load(from: tree.system)
+        #expect(conf.problems.first == "/etc/multipath.conf:5: sections nested deeper than 4; the rest of /etc/multipath.conf is ignored")
+        #expect(try #require(tree.scanner.scan().maps.first).queueing.queues == nil)
+        try tree.writeSystemFile("etc/multipath.conf", "no_path_retry queue\ndefaults {\n\tno_path_retry queue\n}\n}\ndevices {\n\tdevice {\n\t\tvendor \"(\"\n\t\tno_path_retry fail\n")
+        let broken = MultipathConf.load(from: tree.system)
+        #expect(broken.problems == ["/etc/multipath.conf:1: 'no_path_retry' outside a section", "/etc/multipath.conf:5: '}' without a section",
+                                    "/etc/multipath.conf: section 'device' is not closed"])
+        // The device entry's vendor is not a valid expression: it matches nothing; defaults decide.
+        #expect(try #require(tree.scanner.scan().maps.first).queueing.queues == true)
+        // A multipath.conf that cannot be read is named, and queueing is unknown.
+        try FileManager.default.removeItem(atPath: tree.system.path("etc/multipath.conf"))
+        try FileManager.default.createDirectory(atPath: tree.system.path("etc/multipath.conf"), withIntermediateDirectories: true)
+        let queueing = try #require(tree.scanner.scan().maps.first).queueing
+        #expect(queueing.queues == nil)
+        #expect(queueing.detail.hasSuffix("; /etc/multipath.conf: cannot read: EISDIR (Is a directory)"), "\(queueing.detail)")
     }
 
     @Test func queueingUnknownWithoutMultipathConfAndAWarningWhenTheRootMapFails() throws {

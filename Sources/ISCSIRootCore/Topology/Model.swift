@@ -331,6 +331,7 @@ public struct Topology: Sendable, Hashable {
     private let sessionIndex: [Int: Int]
     private let hostIndex: [Int: Int]
     private let diskIndex: [String: Int]
+    private let pathSessions: Set<Int>
 
     public init(sessions: [ISCSISession], hosts: [SCSIHost], devices: [SCSIDevice], chains: [StorageChain],
                 maps: [MultipathMap] = [], unreadable: String? = nil) {
@@ -344,6 +345,7 @@ public struct Topology: Sendable, Hashable {
         hostIndex = Dictionary(hosts.enumerated().map { ($1.number, $0) }, uniquingKeysWith: { first, _ in first })
         diskIndex = Dictionary(devices.enumerated().compactMap { index, device in device.disk.map { ($0.name, index) } },
                                uniquingKeysWith: { first, _ in first })
+        pathSessions = Set(devices.filter(\.isMultipathPath).compactMap(\.sessionNumber))
     }
 
     public func session(_ number: Int) -> ISCSISession? {
@@ -412,7 +414,7 @@ public struct Topology: Sendable, Hashable {
     /// (it sets recovery_tmo from fast_io_fail_tmo); iscsi-rootd never writes them, even when the
     /// session also carries a direct disk (the timer is one per session).
     public func isPathSession(_ number: Int) -> Bool {
-        devices.contains { $0.sessionNumber == number && $0.isMultipathPath }
+        pathSessions.contains(number)
     }
 
     /// The critical uses (/, /usr, swap) that rest on a session's disks.

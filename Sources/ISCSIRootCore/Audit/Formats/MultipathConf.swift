@@ -25,6 +25,8 @@ public struct MultipathConf: Sendable, Hashable {
     public let files: [String]
     /// Lines that could not be understood, as `file:line: reason`.
     public let problems: [String]
+    /// Files that exist but could not be read, as `file: cannot read: reason`.
+    public let unreadable: [String]
 
     /// Reads `etc/multipath.conf`, then `etc/multipath/conf.d/*.conf` in lexical order (multipath-tools'
     /// default `config_dir`).
@@ -32,23 +34,32 @@ public struct MultipathConf: Sendable, Hashable {
         var sections: [Section] = []
         var files: [String] = []
         var problems: [String] = []
+        var unreadable: [String] = []
         let directory = "etc/multipath/conf.d"
         let paths = ["etc/multipath.conf"] + system.list(directory).filter { $0.hasSuffix(".conf") }.sorted()
             .map { "\(directory)/\($0)" }
         for path in paths {
-            guard case .success(let text) = system.read(path) else { continue }
-            files.append("/\(path)")
-            let parsed = parse(text, file: "/\(path)")
-            sections += parsed.sections
-            problems += parsed.problems
+            switch system.read(path) {
+            case .success(let text):
+                files.append("/\(path)")
+                let parsed = parse(text, file: "/\(path)")
+                sections += parsed.sections
+                problems += parsed.problems
+            case .failure(let error) where error.errno == .noSuchFileOrDirectory && error.detail == nil:
+                continue
+            case .failure(let error):
+                files.append("/\(path)")
+                unreadable.append("/\(path): cannot read: \(error.reason)")
+            }
         }
-        return MultipathConf(sections: sections, files: files, problems: problems)
+        return MultipathConf(sections: sections, files: files, problems: problems, unreadable: unreadable)
     }
 
-    init(sections: [Section], files: [String], problems: [String]) {
+    init(sections: [Section], files: [String], problems: [String], unreadable: [String]) {
         self.sections = sections
         self.files = files
         self.problems = problems
+        self.unreadable = unreadable
     }
 
     /// Parses one file into its top-level sections.
@@ -65,6 +76,11 @@ public struct MultipathConf: Sendable, Hashable {
                     let closed = stack.removeLast()
                     stack[stack.count - 1].children.append(closed)
                 } else if tokens.count >= 2, tokens[1] == "{" {
+                    // multipath.conf nests two deep (devices › device); deeper is not multipath.conf.
+                    guard stack.count <= maximumDepth else {
+                        problems.append("\(location): sections nested deeper than \(maximumDepth); the rest of \(file) is ignored")
+                        return (closeAll(stack), problems)
+                    }
                     stack.append(Section(name: tokens[0]))
                     tokens.removeFirst(2)
                 } else {
@@ -81,11 +97,19 @@ public struct MultipathConf: Sendable, Hashable {
             }
         }
         if stack.count > 1 { problems.append("\(file): section '\(stack[stack.count - 1].name)' is not closed") }
+        return (closeAll(stack), problems)
+    }
+
+    static let maximumDepth = 4
+
+    /// Closes every open section; the top-level sections.
+    static func closeAll(_ open: [Section]) -> [Section] {
+        var stack = open
         while stack.count > 1 {
-            let open = stack.removeLast()
-            stack[stack.count - 1].children.append(open)
+            let closed = stack.removeLast()
+            stack[stack.count - 1].children.append(closed)
         }
-        return (stack[0].children, problems)
+        return stack[0].children
     }
 
     /// Words, double-quoted strings (quotes removed) and braces; a comment ends the line.
@@ -144,7 +168,8 @@ public struct MultipathConf: Sendable, Hashable {
             let queues = setting.value.split(separator: " ").contains("queue_if_no_path")
             return MultipathQueueing(queues: queues, detail: "features \"\(setting.value)\" (\(setting.location), \(level))")
         }
-        return MultipathQueueing(queues: nil, detail: "neither no_path_retry nor features is set in \(files.joined(separator: ", ")): multipath-tools' built-in hardware table decides (not known here)")
+        return MultipathQueueing(queues: nil, detail: "neither no_path_retry nor features is set in \(files.joined(separator: ", ")): multipath-tools' built-in hardware table decides (not known here)"
+                                 + unreadable.map { "; \($0)" }.joined())
     }
 
     /// A setting of the `defaults` sections (the last one read wins).
