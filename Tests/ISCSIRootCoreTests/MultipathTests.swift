@@ -83,7 +83,7 @@ struct MultipathTests {
         #expect(!text.contains("86400") && !text.contains("= 0"), "\(text)")
         #expect(StatusLine.compose(topology: report.topology, configuration: Configuration(), episodes: [], stalls: [],
                                    damage: [], at: Moment(monotonic: .zero, wallMicroseconds: 0))
-                .hasPrefix("root mpatha (2 of 2 paths up) via session1, session2"))
+                == "root mpatha (2 of 2 paths up) via session1, session2; path disks left to multipathd")
     }
 
     @Test func pathSessionWithADayLongTimerOrNOPsOffGetsTheMultipathAdvice() throws {

@@ -37,6 +37,7 @@ public enum StatusLine {
         let disks = topology.iscsiDevices.filter(configuration.disk.applies)
         let tuned = disks.filter(configuration.disk.isTuned).count
         var tunedText = tuned == disks.count ? "\(tuned) disk\(tuned == 1 ? "" : "s") tuned" : "\(tuned) of \(disks.count) disks tuned"
+        if disks.isEmpty && !maps.isEmpty { tunedText = "path disks left to multipathd" }
         if auditProblems > 0 {
             tunedText += "; \(auditProblems) boot-chain problem\(auditProblems == 1 ? "" : "s") (iscsi-rootd check)"
         }
