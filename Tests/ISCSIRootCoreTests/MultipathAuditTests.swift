@@ -131,6 +131,14 @@ import Testing
         #expect(item.fix?.contains("wwid 36001405abea000100000000000000000\n      no_path_retry queue") == true, "\(item.fix ?? "")")
     }
 
+    @Test func linesOfMultipathConfNotUnderstoodAreNamed() throws {
+        let tree = try Self.goodTree()
+        try tree.writeSystemFile("etc/multipath.conf", "queue_without_daemon yes\ndefaults {\n\tqueue_without_daemon yes\n\tno_path_retry queue\n}\n")
+        let item = try #require(Self.items("multipath-queue", Self.audit(tree)).first)
+        #expect(item.verdict == .warn)
+        #expect(item.detail == "multipath.conf not understood here: /etc/multipath.conf:1: 'queue_without_daemon' outside a section")
+    }
+
     @Test("a path's node record with the iSCSI-root recipe gets the multipath one, never NOPs off or 86400")
     func pathRecordsByTheMultipathRecipe() throws {
         let tree = try Self.goodTree()

@@ -68,9 +68,14 @@ struct MultipathDaemonTests {
         #expect(Int(restored.fields["DURATION_USEC"] ?? "") ?? 0 > 0)
         try daemon.waitForEntry(.pathRestored, ["DEVICE": "sda"])
         try daemon.waitForDatagram("STATUS= healthy again") { statusValue($0)?.hasPrefix("root mpatha (2 of 2 paths up)") == true }
-        let episodes = try #require(try daemon.state()["path_episodes"]?.arrayValue)
+        // The state file is written right after STATUS= is sent: wait for it.
+        var episodes: [JSONValue] = []
+        try daemon.wait(for: "both path episodes ended in the state file") {
+            episodes = try daemon.state()["path_episodes"]?.arrayValue ?? []
+            return episodes.count == 2 && episodes.allSatisfy { $0["ended_usec"]?.intValue != nil }
+        }
         #expect(Set(episodes.compactMap { $0["disk"]?.stringValue }) == ["sda", "sdb"])
-        #expect(episodes.allSatisfy { $0["ended_usec"]?.intValue != nil && $0["root"] == .bool(true) })
+        #expect(episodes.allSatisfy { $0["root"] == .bool(true) && $0["map"] == .string("mpatha") })
         for session in [1, 2] {
             #expect(tree.sysfs.attribute("class/iscsi_session/session\(session)/recovery_tmo").value == "5")
         }

@@ -48,10 +48,11 @@ public struct BootChainAudit: Sendable {
     func multipathItems(units: UnitLookup) -> [AuditItem] {
         guard let root = topology.root, let map = topology.maps(of: root).first else { return [] }
         let multipathd = ProcessInfo.named("multipathd", in: system)
+        let conf = MultipathConf.load(from: system)
         return [
             MultipathdRunningCheck(processes: multipathd, units: units).item,
-            MultipathdShutdownCheck(processes: multipathd, units: units, conf: MultipathConf.load(from: system)).item,
-            MultipathQueueCheck(map: map, carries: topology.criticalUses(of: map)).item,
+            MultipathdShutdownCheck(processes: multipathd, units: units, conf: conf).item,
+            MultipathQueueCheck(map: map, carries: topology.criticalUses(of: map), conf: conf).item,
         ]
     }
 

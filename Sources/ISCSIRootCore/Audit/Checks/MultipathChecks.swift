@@ -77,10 +77,12 @@ struct MultipathdShutdownCheck {
     }
 }
 
-/// The root map queues when no path is left, so a full outage waits instead of failing I/O on `/`.
+/// The root map queues when no path is left, so a full outage waits instead of failing I/O on `/`;
+/// and multipath.conf says so in lines multipathd reads the same way.
 struct MultipathQueueCheck {
     let map: MultipathMap
     let carries: [StorageUse]
+    let conf: MultipathConf
 
     var item: AuditItem {
         let title = "the root map queues with no path left"
@@ -94,17 +96,22 @@ struct MultipathQueueCheck {
                 }
               }
             """
+        var findings: [CheckFinding] = []
         switch map.queueing.queues {
         case true?:
-            return AuditItem(id: "multipath-queue", title: title, verdict: .ok,
-                             detail: "\(map.name) (\(what)) queues: \(map.queueing.detail)")
+            break
         case false?:
-            return AuditItem(id: "multipath-queue", title: title, verdict: .fail,
-                             detail: "\(map.name) (\(what)) does not queue: \(map.queueing.detail); losing every path fails I/O on \(what)",
-                             fix: fix)
+            findings.append(CheckFinding(.fail, "\(map.name) (\(what)) does not queue: \(map.queueing.detail); losing every path fails I/O on \(what)",
+                                    fix: fix))
         case nil:
-            return AuditItem(id: "multipath-queue", title: title, verdict: .warn,
-                             detail: "\(map.name) (\(what)): \(map.queueing.detail)", fix: fix)
+            findings.append(CheckFinding(.warn, "\(map.name) (\(what)): \(map.queueing.detail)", fix: fix))
         }
+        let problems = conf.problems + conf.unreadable
+        if !problems.isEmpty {
+            findings.append(CheckFinding(.warn, "multipath.conf not understood here: \(problems.joined(separator: "; "))",
+                                    fix: "correct those lines; 'multipath -t' prints the configuration multipathd uses"))
+        }
+        return AuditItem(id: "multipath-queue", title: title, findings: findings,
+                         okDetail: "\(map.name) (\(what)) queues: \(map.queueing.detail)")
     }
 }
