@@ -61,6 +61,14 @@ install: build
 	$(INSTALL) -Dm755 systemd/examples/iscsi-root-node.sh "$(DESTDIR)$(DOCDIR)/examples/iscsi-root-node.sh"
 	$(INSTALL) -Dm644 systemd/examples/iscsi-rootd.service.d/metrics.conf \
 		"$(DESTDIR)$(DOCDIR)/examples/iscsi-rootd.service.d/metrics.conf"
+	# the fleet view: alerting rules and their tests, Grafana dashboard, journal forwarding (docs/fleet)
+	$(INSTALL) -Dm644 -t "$(DESTDIR)$(DOCDIR)/fleet" docs/fleet/README.md docs/fleet/iscsi-rootd.rules.yml \
+		docs/fleet/iscsi-rootd.rules.test.yml docs/fleet/grafana-dashboard.json
+	$(INSTALL) -Dm755 docs/fleet/failed-root-sessions.sh "$(DESTDIR)$(DOCDIR)/fleet/failed-root-sessions.sh"
+	$(INSTALL) -Dm644 docs/fleet/journal-upload.conf.d/50-fleet.conf \
+		"$(DESTDIR)$(DOCDIR)/fleet/journal-upload.conf.d/50-fleet.conf"
+	$(INSTALL) -Dm644 docs/fleet/systemd-journal-upload.service.d/50-fleet.conf \
+		"$(DESTDIR)$(DOCDIR)/fleet/systemd-journal-upload.service.d/50-fleet.conf"
 ifeq ($(COMPLETIONS),yes)
 	$(INSTALL) -d "$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"
 	"$(BINARY)" --generate-completion-script bash > "$(DESTDIR)$(BASHCOMPDIR)/iscsi-rootd"

@@ -185,6 +185,17 @@ struct MetricsGoldenTests {
         try compare(text, golden: "free")
     }
 
+    @Test func multipathRootDegraded() throws {
+        let tree = try FixtureTree()
+        try Scenario.multipath.layOut(in: tree)
+        try tree.setPhase(.failed, session: 2)
+        let text = MetricsReport(topology: tree.scanner.scan(), configuration: Configuration(), daemon: nil).text
+        #expect(text.contains(#"iscsi_rootd_multipath_paths{map="mpatha"} 2"#))
+        #expect(text.contains(#"iscsi_rootd_multipath_paths_up{map="mpatha"} 1"#))
+        #expect(text.contains(#"iscsi_rootd_multipath_root{map="mpatha"} 1"#))
+        try compare(text, golden: "multipath-degraded")
+    }
+
     @Test func withoutADaemonOnlySysfsAndDaemonUpZero() throws {
         let tree = try FixtureTree.healthyDisklessClient()
         let text = MetricsReport(topology: tree.scanner.scan(), configuration: Configuration(), daemon: nil).text
@@ -273,5 +284,43 @@ struct VersionTests {
     @Test func versionIsThePackagedOne() throws {
         let pkgbuild = try String(contentsOf: repository.appendingPathComponent("packaging/arch/PKGBUILD"), encoding: .utf8)
         #expect(pkgbuild.split(separator: "\n").contains("pkgver=\(ISCSIRootVersion.current)"))
+    }
+}
+
+@Suite("docs/fleet: every alert is tied to a journal entry")
+struct FleetDocsTests {
+    @Test func everyAlertNamesTheMessageIDOfAKindAndItsJournalCommand() throws {
+        let rules = try String(contentsOf: repository.appendingPathComponent("docs/fleet/iscsi-rootd.rules.yml"), encoding: .utf8)
+        let ids = Set(MessageKind.allCases.map(\.id))
+        var alerts: [String] = []
+        var current: (name: String, id: String?, journal: String?)?
+        func finish() {
+            guard let alert = current else { return }
+            #expect(alert.id.map(ids.contains) == true, "\(alert.name): message_id \(alert.id ?? "missing") is no MessageKind")
+            #expect(alert.journal == "journalctl -x -u iscsi-rootd MESSAGE_ID=\(alert.id ?? "")", "\(alert.name): \(alert.journal ?? "no journal")")
+            alerts.append(alert.name)
+        }
+        for line in rules.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            if line.hasPrefix("- alert: ") {
+                finish()
+                current = (String(line.dropFirst("- alert: ".count)), nil, nil)
+            } else if line.hasPrefix("message_id: ") {
+                current?.id = String(line.dropFirst("message_id: ".count))
+            } else if line.hasPrefix("journal: ") {
+                current?.journal = String(line.dropFirst("journal: ".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            }
+        }
+        finish()
+        #expect(alerts.count == 9, "\(alerts)")
+        // The fleet README's table names each alert with the same id.
+        let readme = try String(contentsOf: repository.appendingPathComponent("docs/fleet/README.md"), encoding: .utf8)
+        for name in alerts {
+            #expect(readme.contains("| \(name) |"), "docs/fleet/README.md lacks \(name)")
+        }
+    }
+
+    @Test func theJournalQueryAsksForRootSessionsThatFailed() throws {
+        let script = try String(contentsOf: repository.appendingPathComponent("docs/fleet/failed-root-sessions.sh"), encoding: .utf8)
+        #expect(script.contains("MESSAGE_ID=\(MessageKind.sessionFailed.id) ROOT=1"))
     }
 }

@@ -23,6 +23,7 @@ public struct MetricsReport: Sendable {
         addSessions(to: &exposition)
         addRecovery(to: &exposition)
         addDisks(to: &exposition)
+        addMultipath(to: &exposition)
         return exposition.text
     }
 
@@ -136,11 +137,13 @@ public struct MetricsReport: Sendable {
     private func addDisks(to exposition: inout Exposition) {
         let devices = topology.iscsiDevices
         let policy = configuration.disk
-        exposition.add("iscsi_rootd_disk_info", .gauge, help: "An iSCSI SCSI device: its H:C:T:L, session, vendor and model.",
+        exposition.add("iscsi_rootd_disk_info", .gauge,
+                       help: "An iSCSI SCSI device: its H:C:T:L, session, vendor, model, and the multipath map it is a path of (empty: none).",
                        devices.map { device in
                            .init([("disk", device.displayName), ("hctl", device.hctl.description),
                                   ("session", device.sessionNumber.map { "session\($0)" } ?? ""),
-                                  ("vendor", device.vendor.value ?? ""), ("model", device.model.value ?? "")], 1)
+                                  ("vendor", device.vendor.value ?? ""), ("model", device.model.value ?? ""),
+                                  ("map", device.disk.flatMap { topology.map(ofPath: $0.name)?.name } ?? "")], 1)
                        })
         exposition.add("iscsi_rootd_disk_root", .gauge, help: "1 when the disk carries /, /usr or swap.",
                        devices.map { device in
@@ -157,6 +160,17 @@ public struct MetricsReport: Sendable {
         exposition.add("iscsi_rootd_disk_stall_seconds", .gauge,
                        help: "How long requests have been in flight on the disk without a completion; 0 when I/O flows.",
                        devices.map { .init([("disk", $0.displayName)], stalled[$0.displayName] ?? 0) })
+    }
+
+    private func addMultipath(to exposition: inout Exposition) {
+        let maps = topology.maps
+        exposition.add("iscsi_rootd_multipath_paths", .gauge, help: "The paths (disks) of a dm-multipath map.",
+                       maps.map { .init([("map", $0.name)], Double($0.paths.count)) })
+        exposition.add("iscsi_rootd_multipath_paths_up", .gauge,
+                       help: "The map's paths that are up (SCSI device running, session LOGGED_IN).",
+                       maps.map { map in .init([("map", map.name)], Double(topology.paths(of: map).filter(\.isUp).count)) })
+        exposition.add("iscsi_rootd_multipath_root", .gauge, help: "1 when the map carries /, /usr or swap.",
+                       maps.map { .init([("map", $0.name)], topology.criticalUses(of: $0).isEmpty ? 0 : 1) })
     }
 
     /// `udev`/`netlink`, or `polling` (the state file says why).
