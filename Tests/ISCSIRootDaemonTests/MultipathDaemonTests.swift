@@ -79,6 +79,24 @@ struct MultipathDaemonTests {
         for session in [1, 2] {
             #expect(tree.sysfs.attribute("class/iscsi_session/session\(session)/recovery_tmo").value == "5")
         }
+        // Requests stand still on both paths while both sessions look LOGGED_IN: each path's stall is a
+        // warning, both at once stall the root.
+        for disk in ["sda", "sdb"] { try tree.setInflight(disk: disk, reads: 0, writes: 2) }
+        let pathStall = try daemon.waitForEntry(.ioStalled, ["DEVICE": "sdb"])
+        #expect(pathStall.fields["ROOT"] == nil)
+        try daemon.waitForDatagram("STATUS= every path stalled") {
+            statusValue($0)?.hasPrefix("root I/O stalled on every path of mpatha (sda, sdb)") == true
+        }
+        // `status` reads the stalls from the state file, written right after STATUS= is sent.
+        try daemon.wait(for: "status CRITICAL with every path stalled") {
+            status = try daemon.status()
+            return status.code == 2
+        }
+        #expect(status.json["findings"]?.arrayValue?.first?["message"]?.stringValue?.hasPrefix("root I/O stalled on every path of mpatha") == true)
+        for disk in ["sda", "sdb"] { try tree.setInflight(disk: disk, reads: 0, writes: 0) }
+        try daemon.waitForEntry(.ioStallCleared, ["DEVICE": "sda"])
+        try daemon.waitForEntry(.ioStallCleared, ["DEVICE": "sdb"])
+
         let text = try runIscsiRootd(["status", "--sysfs", tree.sysfs.root, "--root", tree.system.root,
                                       "--state-dir", daemon.stateDirectory, "--config", configPath]).standardOutput
         #expect(text.contains("past path outage: sdb via session2 of mpatha "), "\(text)")

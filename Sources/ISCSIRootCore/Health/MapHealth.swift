@@ -50,6 +50,17 @@ public struct MapHealth: Sendable, Hashable {
         }
     }
 
+    /// Whether I/O stands still on every path that is up (each stalled, the daemon says): the map
+    /// has nowhere to fail over, although every session still looks LOGGED_IN (NOPs off on the paths).
+    public func everyPathStalled(_ stalled: Set<String>) -> Bool {
+        !up.isEmpty && up.allSatisfy { stalled.contains($0.disk) }
+    }
+
+    /// `root I/O stalled on every path of mpatha (sda, sdb)`.
+    public var allStalledMessage: String {
+        "\(isRoot ? "root " : "")I/O stalled on every path of \(map.name) (\(up.map(\.disk).joined(separator: ", "))): nowhere to fail over to; check the target"
+    }
+
     /// `sda via session1 @ 127.0.0.1:3260, sdb via session2 @ 127.0.0.2:3260 DOWN (session FAILED, blocked)`.
     public var pathList: String {
         paths.map { path in

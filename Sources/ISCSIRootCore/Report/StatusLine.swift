@@ -15,6 +15,9 @@ public enum StatusLine {
         if let degraded = maps.first(where: { $0.isRoot && $0.isDegraded }) {
             return degraded.degradedMessage
         }
+        if let stalled = maps.first(where: { $0.isRoot && $0.everyPathStalled(Set(stalls.map(\.disk))) }) {
+            return stalled.allStalledMessage
+        }
         // A root session cut off from its portal: the cause of the stalls and recoveries that follow.
         if let network {
             return network

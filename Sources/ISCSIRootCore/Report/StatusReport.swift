@@ -13,7 +13,14 @@ public struct StatusReport: Sendable {
         self.daemon = daemon
         var findings = HealthCheck(configuration: configuration).findings(topology)
         switch daemon {
-        case .success(let status): findings += status.findings
+        case .success(let status):
+            findings += status.findings
+            // A path's stall is a warning of its own; all of a map's at once stall what it carries.
+            let stalled = Set(status.running && status.sameBoot ? status.file.stalls.map(\.disk) : [])
+            for health in MapHealth.all(topology) where health.everyPathStalled(stalled) {
+                findings.append(Finding(health.isRoot ? .critical : .warning, health.map.name, health.allStalledMessage,
+                                        concernsRoot: health.isRoot))
+            }
         case .failure(let error): findings.append(Finding(.warning, "daemon", error.description))
         case nil: break
         }
