@@ -9,7 +9,11 @@ private func spawnWithBrokenOutput(_ arguments: [String], full: Bool, brokenFD: 
                                    errorFile: String) throws -> pid_t {
     let binary = try #require(iscsiRootdBinary)
     var ends: [Int32] = [0, 0]
+    // Close-on-exec at once: a child another test spawns meanwhile must not inherit (and hold open)
+    // the reader. (Glibc's module has no pipe2.)
     #expect(pipe(&ends) == 0)
+    _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
+    _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
     close(ends[0])
     defer { close(ends[1]) }
     var actions = posix_spawn_file_actions_t()
