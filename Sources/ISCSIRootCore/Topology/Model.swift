@@ -383,6 +383,11 @@ public struct Topology: Sendable, Hashable {
 
     // MARK: Multipath
 
+    /// The map `disk` is a path of.
+    public func map(ofPath disk: String) -> MultipathMap? {
+        maps.first { $0.paths.contains(disk) }
+    }
+
     /// The maps in a chain, top first.
     public func maps(of chain: StorageChain) -> [MultipathMap] {
         chain.path.compactMap { name in maps.first { $0.dm == name } }
