@@ -7,6 +7,8 @@ GUEST_PACKAGES=systemd,systemd-sysv,udev,open-iscsi,kmod,iproute2,procps,util-li
 # The initramfs loads these (and what they depend on, found by modprobe); the root gets them plus the rest.
 INITRAMFS_MODULES=(virtio_pci virtio_net iscsi_tcp sd_mod ext4 crc32c_generic crc64_rocksoft_generic)
 GUEST_MODULES=("${INITRAMFS_MODULES[@]}" virtio_console)
+# Programs the initramfs runs besides busybox, copied from the root file system with their libraries.
+INITRAMFS_PROGRAMS=(iscsistart)
 IMAGE_SIZE=1536M
 
 # Installs the host tools that are missing.
@@ -137,9 +139,15 @@ setup_root_client() {
 	chroot "$rootfs" iscsiadm -m node -o new -T "$ROOT_IQN" -p 10.0.2.2:3260 >> "$BUILD_LOG" 2>&1 || true
 	chroot "$rootfs" sh /usr/share/doc/iscsi-rootd/examples/iscsi-root-node.sh "$ROOT_IQN" 10.0.2.2:3260 \
 		>> "$BUILD_LOG" 2>&1 || die "iscsi-root-node.sh failed in the guest (see $BUILD_LOG)"
+	install_client_services "$rootfs"
+}
+
+# iscsid.service without Conflicts=shutdown.target (the project's example), and the boot NIC managed by
+# systemd-networkd, as on Arch diskless clients, with the project's example (KeepConfiguration=yes; QEMU's own
+# DHCP hands out the address the initramfs set, 10.0.2.15).
+install_client_services() {
+	local rootfs=$1 examples=$1/usr/share/doc/iscsi-rootd/examples
 	cp "$examples/iscsid.service" "$rootfs/etc/systemd/system/iscsid.service"
-	# The boot NIC managed by systemd-networkd, as on Arch diskless clients, with the project's example
-	# (KeepConfiguration=yes; QEMU's own DHCP hands out the address the initramfs set, 10.0.2.15).
 	install -D -m 0644 "$examples/50-iscsi-root.network" "$rootfs/etc/systemd/network/50-iscsi-root.network"
 	chroot "$rootfs" systemctl enable systemd-networkd.service >> "$BUILD_LOG" 2>&1 ||
 		die "systemctl enable systemd-networkd.service failed in the guest (see $BUILD_LOG)"
@@ -215,9 +223,9 @@ install_modules() {
 	depmod -b "$rootfs" "$KERNEL_VERSION"
 }
 
-# A busybox initramfs (guest/init) with iscsistart and the libraries ldd lists for it.
+# A busybox initramfs (guest/init) with INITRAMFS_PROGRAMS and the libraries ldd lists for them.
 build_initramfs() {
-	local rootfs=$1 output=$2 tree file iscsistart
+	local rootfs=$1 output=$2 tree file program path
 	tree=$(dirname "$output")/initramfs
 	rm -rf "$tree"
 	mkdir -p "$tree"/{bin,dev,proc,sys,newroot,lib/modules}
@@ -227,11 +235,13 @@ build_initramfs() {
 		cp "$file" "$tree/lib/modules/"
 		basename "$file" >> "$tree/load-order"
 	done
-	iscsistart=$(chroot "$rootfs" sh -c 'command -v iscsistart') || die "no iscsistart in the guest"
-	for file in "$iscsistart" $(chroot "$rootfs" ldd "$iscsistart" | awk '/\// { print ($2 == "=>") ? $3 : $1 }'); do
-		mkdir -p "$tree$(dirname "$file")"
-		chroot "$rootfs" cat "$file" > "$tree$file"
-		chmod 0755 "$tree$file"
+	for program in "${INITRAMFS_PROGRAMS[@]}"; do
+		path=$(chroot "$rootfs" sh -c "command -v $program") || die "no $program in the guest"
+		for file in "$path" $(chroot "$rootfs" ldd "$path" | awk '/\// { print ($2 == "=>") ? $3 : $1 }'); do
+			mkdir -p "$tree$(dirname "$file")"
+			chroot "$rootfs" cat "$file" > "$tree$file"
+			chmod 0755 "$tree$file"
+		done
 	done
 	(cd "$tree" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 > "$output"
 	rm -rf "$tree"
@@ -239,35 +249,44 @@ build_initramfs() {
 
 # The image for this run, keyed by every input; sets IMAGE_DIR (vmlinuz, initrd.img, root.img).
 build_image() {
-	local key stage
+	build_guest_image image "$BASE_DIR" setup_root_client
+	IMAGE_DIR=$GUEST_IMAGE_DIR
+}
+
+# build_guest_image NAME BASE SETUP: a guest image from the root file system BASE, set up for its boot by the
+# function SETUP ROOTFS, with the GUEST_MODULES, INITRAMFS_MODULES and INITRAMFS_PROGRAMS in force; keyed by
+# every input and cached as $CACHE/NAME-KEY (an older NAME-* is removed); sets GUEST_IMAGE_DIR.
+build_guest_image() {
+	local name=$1 base=$2 setup=$3 key stage
 	key=$( {
 		(cd "$E2E_DIR" && find run lib guest -type f | LC_ALL=C sort | xargs sha256sum)
-		echo "base $BASE_DIR kernel $KERNEL_DEB initiator $INITIATOR break ${E2E_BREAK:-}"
+		echo "base $base kernel $KERNEL_DEB initiator $INITIATOR break ${E2E_BREAK:-} setup $setup"
+		echo "modules ${GUEST_MODULES[*]} initramfs ${INITRAMFS_MODULES[*]} programs ${INITRAMFS_PROGRAMS[*]}"
 		sha256sum /bin/busybox
 		project_files
 	} | sha256sum | cut -c1-16)
-	IMAGE_DIR=$CACHE/image-$key
-	if [[ -e $IMAGE_DIR/.done ]]; then
-		note "image $key cached"
+	GUEST_IMAGE_DIR=$CACHE/$name-$key
+	if [[ -e $GUEST_IMAGE_DIR/.done ]]; then
+		note "$name $key cached"
 		return 0
 	fi
-	note "building image $key"
+	note "building $name $key"
 	stage=$CACHE/stage.$$
 	rm -rf "$stage"
 	mkdir -p "$stage"
-	cp -a "$BASE_DIR" "$stage/root"
+	cp -a "$base" "$stage/root"
 	rm -f "$stage/root/.done"
 	configure_guest "$stage/root"
 	install_modules "$stage/root"
 	install_project_into "$stage/root"
-	setup_root_client "$stage/root"
+	"$setup" "$stage/root"
 	break_feature "$stage/root"
 	build_initramfs "$stage/root" "$stage/initrd.img"
 	mke2fs -q -t ext4 -d "$stage/root" -L root "$stage/root.img" "$IMAGE_SIZE" >> "$BUILD_LOG" 2>&1 ||
 		die "mke2fs -d failed (see $BUILD_LOG)"
 	cp "$KERNEL_DIR/boot/vmlinuz-$KERNEL_VERSION" "$stage/vmlinuz"
 	rm -rf "$stage/root"
-	find "$CACHE" -maxdepth 1 -name 'image-*' -exec rm -rf {} +
-	mv "$stage" "$IMAGE_DIR"
-	touch "$IMAGE_DIR/.done"
+	find "$CACHE" -maxdepth 1 -name "$name-*" -exec rm -rf {} +
+	mv "$stage" "$GUEST_IMAGE_DIR"
+	touch "$GUEST_IMAGE_DIR/.done"
 }

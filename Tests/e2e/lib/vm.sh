@@ -12,11 +12,25 @@ QEMU_PID=
 AGENT_READER_PID=
 AGENT_FD=
 AGENT_SEQ=0
+MONITOR_READER_PID=
+MONITOR_FD=
+# What start_target and start_vm boot, set by boot_KIND for each kind of guest: the image, the e2e.* words of
+# the kernel command line (read by guest/init) and QEMU options beyond the first NIC.
+BOOT_IMAGE_DIR=
+BOOT_CMDLINE=
+BOOT_QEMU_ARGS=()
+
+# The diskless client of lib/scenarios.sh: one session to the root target, / on /dev/sda.
+boot_root() {
+	BOOT_IMAGE_DIR=$IMAGE_DIR
+	BOOT_CMDLINE="e2e.initiator=$INITIATOR e2e.target=$ROOT_IQN e2e.portal=10.0.2.2:3260"
+	BOOT_QEMU_ARGS=()
+}
 
 # Starts both tgtds: the root LUN (a fresh copy of the image) and an empty data LUN.
 start_target() {
 	stop_stale_target
-	cp --sparse=always "$IMAGE_DIR/root.img" "$RUN_DIR/root.img"
+	cp --sparse=always "$BOOT_IMAGE_DIR/root.img" "$RUN_DIR/root.img"
 	truncate -s 256M "$RUN_DIR/data.img"
 	TGTD_PID=$(start_tgtd 0 3260)
 	DATA_TGTD_PID=$(start_tgtd 1 3261)
@@ -102,29 +116,39 @@ stop_stale_target() {
 	done
 }
 
-# Boots the guest; the serial console goes to console.log, the agent's port to agent.log.
+# Boots the guest; the serial console goes to console.log, the agent's port to agent.log, the QEMU monitor's
+# replies to monitor.log (commands: qemu_monitor).
 start_vm() {
-	rm -f "$RUN_DIR/agent.in" "$RUN_DIR/agent.out"
+	rm -f "$RUN_DIR"/agent.{in,out} "$RUN_DIR"/monitor.{in,out}
 	# The logs of an earlier boot of this run are kept as console.1.log, agent.1.log.
 	local log
 	for log in console agent; do
 		[[ ! -s $RUN_DIR/$log.log ]] || mv "$RUN_DIR/$log.log" "$RUN_DIR/$log.1.log"
 	done
-	mkfifo "$RUN_DIR/agent.in" "$RUN_DIR/agent.out"
+	mkfifo "$RUN_DIR"/agent.{in,out} "$RUN_DIR"/monitor.{in,out}
 	: > "$RUN_DIR/agent.log"
 	cat "$RUN_DIR/agent.out" >> "$RUN_DIR/agent.log" &
 	AGENT_READER_PID=$!
+	cat "$RUN_DIR/monitor.out" >> "$RUN_DIR/monitor.log" &
+	MONITOR_READER_PID=$!
 	qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1024 -nographic -nodefaults -no-reboot \
-		-kernel "$IMAGE_DIR/vmlinuz" -initrd "$IMAGE_DIR/initrd.img" \
-		-append "console=ttyS0 net.ifnames=0 panic=-1 printk.devkmsg=on e2e.initiator=$INITIATOR e2e.target=$ROOT_IQN e2e.portal=10.0.2.2:3260" \
+		-kernel "$BOOT_IMAGE_DIR/vmlinuz" -initrd "$BOOT_IMAGE_DIR/initrd.img" \
+		-append "console=ttyS0 net.ifnames=0 panic=-1 printk.devkmsg=on $BOOT_CMDLINE" \
 		-serial "file:$RUN_DIR/console.log" \
-		-netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
+		-netdev user,id=n0 -device virtio-net-pci,netdev=n0 "${BOOT_QEMU_ARGS[@]}" \
 		-device virtio-serial-pci -chardev "pipe,id=agent,path=$RUN_DIR/agent" \
 		-device virtserialport,chardev=agent,name=e2e.agent \
+		-chardev "pipe,id=monitor,path=$RUN_DIR/monitor" -mon chardev=monitor,mode=readline \
 		> "$RUN_DIR/qemu.log" 2>&1 &
 	QEMU_PID=$!
-	# Read-write, so opening the FIFO never blocks even if QEMU failed to start.
+	# Read-write, so opening the FIFOs never blocks even if QEMU failed to start.
 	exec {AGENT_FD}<> "$RUN_DIR/agent.in"
+	exec {MONITOR_FD}<> "$RUN_DIR/monitor.in"
+}
+
+# qemu_monitor COMMAND: one command to the QEMU monitor (e.g. "set_link n1 off"), not waiting for its reply.
+qemu_monitor() {
+	printf '%s\n' "$*" >&"$MONITOR_FD"
 }
 
 vm_running() {
@@ -148,11 +172,13 @@ stop_vm() {
 		wait_for_vm_exit 10 || kill -KILL "$QEMU_PID" 2> /dev/null || true
 	fi
 	QEMU_PID=
-	if [[ -n $AGENT_READER_PID ]]; then
-		kill "$AGENT_READER_PID" 2> /dev/null || true
-		wait "$AGENT_READER_PID" 2> /dev/null || true
-		AGENT_READER_PID=
-	fi
+	local reader
+	for reader in $AGENT_READER_PID $MONITOR_READER_PID; do
+		kill "$reader" 2> /dev/null || true
+		wait "$reader" 2> /dev/null || true
+	done
+	AGENT_READER_PID=
+	MONITOR_READER_PID=
 }
 
 # Waits until a line of FILE matches the extended regex PATTERN, at most SECONDS or until the VM is gone.
