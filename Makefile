@@ -2,7 +2,11 @@
 #   make                      swift build -c release
 #   make install              into $(DESTDIR)$(PREFIX) (PREFIX=/usr/local unless given)
 #   make install-initcpio     the mkinitcpio install/hooks pair (Arch)
-# Packagers: make install DESTDIR="$pkgdir" PREFIX=/usr SWIFT_FLAGS=--static-swift-stdlib
+# Packagers: make install DESTDIR="$pkgdir" PREFIX=/usr
+#
+# By default the binary carries the Swift runtime, libstdc++ and libgcc (STATIC_RUNTIME=yes): a diskless
+# client needs only libc, libudev and libsystemd, no Swift toolchain. STATIC_RUNTIME=no links them
+# dynamically (the runtime is then found through the toolchain's path: for development only).
 
 PREFIX        ?= /usr/local
 SYSCONFDIR    ?= /etc
@@ -24,11 +28,18 @@ SCRATCH       ?= .build
 # debug only for quick install tests; packages use release.
 CONFIGURATION ?= release
 SWIFT_FLAGS   ?=
+STATIC_RUNTIME ?= yes
 # Set to no to install without shell completions (they come from the built binary).
 COMPLETIONS   ?= yes
 
 INSTALL       ?= install
-BUILD         = $(SWIFT) build -c $(CONFIGURATION) --scratch-path $(SCRATCH) $(SWIFT_FLAGS)
+# Swift's static link line names -lstdc++; a directory holding only libstdc++.a, searched before the
+# compiler's own, makes the linker take the archive.
+STATIC_LIBS   = $(abspath $(SCRATCH))/static-libs
+ifeq ($(STATIC_RUNTIME),yes)
+RUNTIME_FLAGS = --static-swift-stdlib -Xswiftc -L -Xswiftc $(STATIC_LIBS) -Xswiftc -Xclang-linker -Xswiftc -static-libgcc
+endif
+BUILD         = $(SWIFT) build -c $(CONFIGURATION) --scratch-path $(SCRATCH) $(RUNTIME_FLAGS) $(SWIFT_FLAGS)
 BINARY        = $(shell $(BUILD) --show-bin-path)/iscsi-rootd
 CATALOG       = $(wildcard systemd/catalog/iscsi-rootd.catalog)
 
@@ -37,6 +48,11 @@ CATALOG       = $(wildcard systemd/catalog/iscsi-rootd.catalog)
 all: build
 
 build:
+ifeq ($(STATIC_RUNTIME),yes)
+	@libstdcxx=$$($(CC) -print-file-name=libstdc++.a); \
+	case $$libstdcxx in /*) ;; *) echo "$(CC) finds no libstdc++.a (install the C++ compiler's static library, or STATIC_RUNTIME=no)" >&2; exit 1 ;; esac; \
+	mkdir -p "$(STATIC_LIBS)" && ln -sf "$$libstdcxx" "$(STATIC_LIBS)/libstdc++.a"
+endif
 	$(BUILD) --product iscsi-rootd
 
 install: build

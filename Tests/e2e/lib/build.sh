@@ -101,7 +101,7 @@ build_base() {
 }
 
 # Builds iscsi-rootd and installs it with the project's own install step (`make install`, as a package
-# would: PREFIX=/usr, static Swift stdlib) into $PROJECT_DEST, from the committed HEAD: uncommitted edits in
+# would: PREFIX=/usr, the default static runtime) into $PROJECT_DEST, from the committed HEAD: uncommitted edits in
 # a shared checkout are not the thing under test.
 build_project() {
 	PROJECT_SOURCE=$CACHE/source
@@ -109,8 +109,8 @@ build_project() {
 	rm -rf "$PROJECT_SOURCE" "$PROJECT_DEST"
 	mkdir -p "$PROJECT_SOURCE"
 	git -C "$PROJECT_DIR" archive HEAD | tar -x -C "$PROJECT_SOURCE" || die "git archive HEAD of $PROJECT_DIR failed"
-	note "make install of iscsi-rootd $(git -C "$PROJECT_DIR" rev-parse --short HEAD) (swift build release, static Swift stdlib)"
-	timeout 1200 make -C "$PROJECT_SOURCE" install DESTDIR="$PROJECT_DEST" PREFIX=/usr SWIFT_FLAGS=--static-swift-stdlib \
+	note "make install of iscsi-rootd $(git -C "$PROJECT_DIR" rev-parse --short HEAD) (swift build release, static runtime)"
+	timeout 1200 make -C "$PROJECT_SOURCE" install DESTDIR="$PROJECT_DEST" PREFIX=/usr \
 		SCRATCH="$PROJECT_DIR/.build-e2e" >> "$BUILD_LOG" 2>&1 || die "make install failed (see $BUILD_LOG)"
 	[[ -x $PROJECT_DEST/usr/bin/iscsi-rootd ]] || die "make install put no /usr/bin/iscsi-rootd"
 }
