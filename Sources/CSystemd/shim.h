@@ -1,6 +1,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 #include <systemd/sd-id128.h>
+#include <systemd/sd-bus.h>
 
 // Linux interfaces the daemon's effect wrappers use that Swift's Glibc module leaves out.
 #include <pthread.h>

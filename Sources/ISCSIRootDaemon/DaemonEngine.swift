@@ -127,9 +127,11 @@ struct DaemonEngine {
     /// The boot/shutdown chain audit of `iscsi-rootd check`, at start and after a reload: each
     /// problem becomes a journal entry and counts in STATUS=.
     mutating func audit(at now: Moment) {
+        let systemd = options.system.root.isEmpty ? SystemdManager.ask(about: BootChainAudit.unitNames) : nil
         let items = BootChainAudit(system: options.system, topology: topology, expectedTimeout: configuration.disk.timeout,
                                    expectedScheduler: configuration.disk.scheduler,
-                                   portalRoute: routeQuery == nil ? nil : network.portalRoute(for: topology)).run()
+                                   portalRoute: routeQuery == nil ? nil : network.portalRoute(for: topology),
+                                   systemd: systemd).run()
         let report = AuditReport(items: items)
         state.auditProblems = report.problems
         for item in items where item.verdict != .ok {

@@ -9,7 +9,10 @@ struct CheckCommand: ParsableCommand {
         abstract: "Audit the boot and shutdown chain: fstab, iscsid survival, network, node record, tuning.",
         discussion: """
             Prints each link as ok, warn, fail or unknown, with the exact fix. Stops after the first item when \
-            / is not on iSCSI. Exit codes: 0 all ok, 1 warnings or unknowns, 2 failures, 3 the output could not be written.
+            / is not on iSCSI. On the live root (--root /) of a system booted with systemd, systemd itself \
+            says which unit files are in force and what is enabled; otherwise the files of its unit search \
+            path under --root do. Exit codes: 0 all ok, 1 warnings or unknowns, 2 failures, 3 the output could not be \
+            written.
             """
     )
 
@@ -20,6 +23,7 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let configuration = try settings.load(root: paths.systemTree)
         let topology = paths.scanner().scan()
+        let systemd = paths.systemTree.root.isEmpty ? SystemdManager.ask(about: BootChainAudit.unitNames) : nil
         // On the running system the kernel says which way the portal is (policy rules included).
         var portalRoute: PortalRoute?
         if paths.systemTree.root.isEmpty, let root = topology.root,
@@ -29,7 +33,8 @@ struct CheckCommand: ParsableCommand {
         }
         let audit = BootChainAudit(system: paths.systemTree, topology: topology,
                                    expectedTimeout: configuration.disk.timeout,
-                                   expectedScheduler: configuration.disk.scheduler, portalRoute: portalRoute)
+                                   expectedScheduler: configuration.disk.scheduler, portalRoute: portalRoute,
+                                   systemd: systemd)
         let report = AuditReport(items: audit.run())
         try writeOutput(output.json ? report.json.serialized(pretty: true) + "\n" : report.text)
         if report.worst != .ok { throw ExitCode(report.worst.exitCode) }

@@ -9,29 +9,36 @@ public struct BootChainAudit: Sendable {
     /// The kernel's own answer for the portal (RTM_GETROUTE, policy rules included), when the caller
     /// could ask; nil falls back to the main table in `proc/net/route`.
     public let portalRoute: PortalRoute?
+    public let systemd: SystemdAnswers?
+
+    /// The units the audit reads: what to ask the running systemd about.
+    public static let unitNames = ["iscsid.service", "iscsid.socket", "-.mount", ServiceEnabledCheck.name]
 
     /// `system` is the root holding /etc, /usr, /run and /proc (`/` in production);
-    /// `expectedTimeout` and `expectedScheduler` are the `[Disk]` settings the disks should have.
+    /// `expectedTimeout` and `expectedScheduler` are the `[Disk]` settings the disks should have;
+    /// `systemd` what the running systemd said about `unitNames` (nil: read the unit files under `system`).
     public init(system: FileTree, topology: Topology, expectedTimeout: Int, expectedScheduler: String,
-                portalRoute: PortalRoute? = nil) {
+                portalRoute: PortalRoute? = nil, systemd: SystemdAnswers? = nil) {
         self.system = system
         self.topology = topology
         self.expectedTimeout = expectedTimeout
         self.expectedScheduler = expectedScheduler
         self.portalRoute = portalRoute
+        self.systemd = systemd
     }
 
     /// Every item, in chain order. When / is not on iSCSI there is one item saying so.
     public func run() -> [AuditItem] {
         let root = RootOnISCSICheck(topology: topology)
         guard let session = root.session else { return [root.item] }
-        let units = UnitLookup(system: system)
+        let units = UnitLookup(system: system, systemd: systemd)
+        let layout = InstallLayout(system: system)
         let iscsid = ProcessInfo.named("iscsid", in: system)
         return [
             root.item,
             FstabCheck(system: system, units: units).item,
             ISCSIDRunningCheck(processes: iscsid, units: units).item,
-            ISCSIDShutdownCheck(processes: iscsid, units: units).item,
+            ISCSIDShutdownCheck(processes: iscsid, units: units, layout: layout).item,
         ] + multipathItems(units: units) + [
             NetworkCheck(system: system, session: session, host: session.hostNumber.flatMap(topology.host),
                          kernelRoute: portalRoute).item,

@@ -4,8 +4,8 @@
 struct ISCSIDShutdownCheck {
     let processes: [ProcessInfo]
     let units: UnitLookup
+    let layout: InstallLayout
 
-    static let dropIn = "/usr/lib/systemd/system/iscsid.service.d/iscsi-rootd.conf"
     static let survivalVersion = 255
 
     var item: AuditItem {
@@ -20,10 +20,10 @@ struct ISCSIDShutdownCheck {
                              detail: "iscsid.service is not installed",
                              fix: "install open-iscsi, then systemctl enable iscsid.service")
         }
-        var findings = stopFindings(service, severity: .fail, fix: "copy the unit to /etc/systemd/system/iscsid.service without Conflicts=shutdown.target and Before=shutdown.target (see /usr/share/doc/iscsi-rootd/examples/iscsid.service), then systemctl daemon-reload")
+        var findings = stopFindings(service, severity: .fail, fix: "copy the unit to /etc/systemd/system/iscsid.service without Conflicts=shutdown.target and Before=shutdown.target (see \(layout.example("iscsid.service"))), then systemctl daemon-reload")
         let socket = units.load("iscsid.socket")
         if socket.fragment != nil {
-            findings += stopFindings(socket, severity: .warn, fix: "install iscsi-rootd's /usr/lib/systemd/system/iscsid.socket.d/iscsi-rootd.conf (DefaultDependencies=no), then systemctl daemon-reload")
+            findings += stopFindings(socket, severity: .warn, fix: "install iscsi-rootd's \(layout.unitDirectory)/iscsid.socket.d/iscsi-rootd.conf (DefaultDependencies=no), then systemctl daemon-reload")
         }
         findings += finalKillFindings(service)
         let survives = systemdBoolean(service.last("Unit", "SurviveFinalKillSignal")) == true
@@ -40,7 +40,7 @@ struct ISCSIDShutdownCheck {
         }
         if systemdBoolean(unit.last("Unit", "DefaultDependencies")) != false {
             return [CheckFinding(severity, "\(unit.name) keeps its default dependencies, which include Conflicts=shutdown.target: it is stopped when shutdown begins",
-                            fix: "install iscsi-rootd's drop-in \(unit.name).d/iscsi-rootd.conf (DefaultDependencies=no), then systemctl daemon-reload")]
+                            fix: "install iscsi-rootd's drop-in \(layout.unitDirectory)/\(unit.name).d/iscsi-rootd.conf (DefaultDependencies=no), then systemctl daemon-reload")]
         }
         return []
     }
@@ -51,7 +51,7 @@ struct ISCSIDShutdownCheck {
         guard systemdBoolean(service.last("Unit", "SurviveFinalKillSignal")) == true else {
             return [CheckFinding(.warn, "iscsid is killed by systemd-shutdown's final SIGTERM/SIGKILL, before / is remounted read-only",
                             fix: (version ?? Self.survivalVersion) >= Self.survivalVersion
-                                ? "install iscsi-rootd's drop-in \(Self.dropIn) (SurviveFinalKillSignal=yes), then systemctl daemon-reload"
+                                ? "install iscsi-rootd's drop-in \(layout.unitDirectory)/iscsid.service.d/iscsi-rootd.conf (SurviveFinalKillSignal=yes), then systemctl daemon-reload"
                                 : "systemd \(version ?? 0) has no SurviveFinalKillSignal=: start iscsid from the initramfs with argv[0] \"@iscsid\" (systemd's root storage daemon rule) and keep the root session's NOPs off")]
         }
         if let version, version < Self.survivalVersion {

@@ -20,7 +20,6 @@ struct NetworkCheck {
     /// networkd's .network directories, highest precedence first.
     static let networkDirectories = ["etc/systemd/network", "run/systemd/network", "usr/lib/systemd/network",
                                      "lib/systemd/network"]
-    static let example = "/usr/share/doc/iscsi-rootd/examples/50-iscsi-root.network"
     static let title = "network of the root session keeps its configuration and address"
 
     var item: AuditItem {
@@ -118,7 +117,7 @@ struct NetworkCheck {
         let current = keep.map { "KeepConfiguration=\($0) does not cover all its addresses" } ?? "no KeepConfiguration="
         return AuditItem(id: "network", title: title, verdict: .fail,
                          detail: "\(prefix), \(current): networkd removes its addresses and routes when it stops or restarts, under the root",
-                         fix: "add KeepConfiguration=yes to [Network] in \(file.path) (example: \(Self.example)), or Unmanaged=yes in [Link]")
+                         fix: "add KeepConfiguration=yes to [Network] in \(file.path) (example: \(InstallLayout(system: system).example("50-iscsi-root.network"))), or Unmanaged=yes in [Link]")
     }
 
     /// The .network file networkd applies to `interface`: the first matching one in file-name order

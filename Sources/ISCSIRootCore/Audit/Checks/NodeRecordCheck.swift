@@ -30,7 +30,7 @@ struct NodeRecordCheck {
                              detail: "no node record for \(target) at \(address):\(port),\(tpgt) and no /etc/iscsi/iscsid.conf",
                              fix: isPath
                                 ? "iscsiadm -m node -o new -T \(target) -p \(portalText(address, port)), then set \(NodeRecord.noopOutInterval) = \(Configuration.multipathNopInterval), \(NodeRecord.noopOutTimeout) = \(Configuration.multipathNopTimeout), \(NodeRecord.replacementTimeout) = \(Configuration.multipathRecoveryTimeout) and \(NodeRecord.startup) = onboot in it (-o update -n KEY -v VALUE)"
-                                : "iscsiadm -m node -o new -T \(target) -p \(portalText(address, port)), then set the root settings (see /usr/share/doc/iscsi-rootd/examples/iscsi-root-node.sh)")
+                                : "iscsiadm -m node -o new -T \(target) -p \(portalText(address, port)), then set the root settings (see \(InstallLayout(system: system).example("iscsi-root-node.sh")))")
         }
         let update = "iscsiadm -m node -T \(target) -p \(portalText(address, port)) -o update -n"
         let replacement = record.values[NodeRecord.replacementTimeout]

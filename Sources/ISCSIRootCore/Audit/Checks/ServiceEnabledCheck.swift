@@ -10,11 +10,12 @@ struct ServiceEnabledCheck {
             return AuditItem(id: "service", title: title, verdict: .fail, detail: "\(Self.name) is masked",
                              fix: "systemctl unmask \(Self.name) && systemctl enable --now \(Self.name)")
         }
-        if units.isEnabled(Self.name) {
-            return AuditItem(id: "service", title: title, verdict: .ok, detail: "\(Self.name) is enabled")
+        let enablement = units.enablement(Self.name)
+        if enablement.enabled {
+            return AuditItem(id: "service", title: title, verdict: .ok, detail: "\(Self.name) is enabled (\(enablement.evidence))")
         }
         return AuditItem(id: "service", title: title, verdict: .warn,
-                         detail: "\(Self.name) is not enabled: nobody keeps the disks tuned or watches the root session after boot",
+                         detail: "\(Self.name) is not enabled (\(enablement.evidence)): nobody keeps the disks tuned or watches the root session after boot",
                          fix: "systemctl enable --now \(Self.name)")
     }
 }

@@ -49,11 +49,17 @@ struct LoadedUnit: Sendable, Hashable {
     let name: String
     let fragment: UnitFile?
     let dropIns: [UnitFile]
+    /// Masked: systemd says so, or the fragment is empty (a link to /dev/null reads empty).
+    let isMasked: Bool
+
+    init(name: String, fragment: UnitFile?, dropIns: [UnitFile], masked: Bool? = nil) {
+        self.name = name
+        self.fragment = fragment
+        self.dropIns = dropIns
+        isMasked = masked ?? fragment?.isEmpty ?? false
+    }
 
     var files: [UnitFile] { (fragment.map { [$0] } ?? []) + dropIns }
-
-    /// Masked: the fragment is empty (a link to /dev/null reads empty).
-    var isMasked: Bool { fragment?.isEmpty ?? false }
 
     /// The value in effect for a single-valued setting: the last assignment wins.
     func last(_ section: String, _ key: String) -> String? {
@@ -70,14 +76,34 @@ struct LoadedUnit: Sendable, Hashable {
     }
 }
 
-/// Reads units the way the system manager finds them, under a system root.
+/// Whether a unit starts at boot, and what says so (for the audit's detail).
+struct UnitEnablement: Sendable, Hashable {
+    let enabled: Bool
+    let evidence: String
+}
+
+/// Reads units the way the system manager finds them: what the running systemd says about them
+/// when it was asked (`systemd`), else the files of its search path under a system root.
 struct UnitLookup: Sendable {
-    /// systemd's system unit search path, highest precedence first (`/lib` for unmerged /usr).
-    static let searchPath = ["etc/systemd/system", "run/systemd/system", "usr/lib/systemd/system", "lib/systemd/system"]
+    /// systemd's system unit search path, highest precedence first (`systemd-analyze unit-paths`;
+    /// `/lib` for an unmerged /usr).
+    static let searchPath = [
+        "etc/systemd/system.control", "run/systemd/system.control", "run/systemd/transient",
+        "run/systemd/generator.early", "etc/systemd/system", "etc/systemd/system.attached", "run/systemd/system",
+        "run/systemd/system.attached", "run/systemd/generator", "usr/local/lib/systemd/system",
+        "usr/lib/systemd/system", "lib/systemd/system", "run/systemd/generator.late",
+    ]
 
     let system: FileTree
+    var systemd: SystemdAnswers?
+
+    init(system: FileTree, systemd: SystemdAnswers? = nil) {
+        self.system = system
+        self.systemd = systemd
+    }
 
     func load(_ name: String) -> LoadedUnit {
+        if let managed = systemd?.units[name], let unit = load(name, as: managed) { return unit }
         var fragment: UnitFile?
         for directory in Self.searchPath {
             if case .success(let text) = system.read("\(directory)/\(name)") {
@@ -98,8 +124,24 @@ struct UnitLookup: Sendable {
         return LoadedUnit(name: name, fragment: fragment, dropIns: dropIns)
     }
 
-    /// The systemd version, from the name of its shared library (`libsystemd-shared-252.so`).
+    /// The files systemd says it loaded the unit from; nil when one of them cannot be read here
+    /// (then the search path decides).
+    private func load(_ name: String, as managed: ManagedUnit) -> LoadedUnit? {
+        if managed.loadState == "masked" { return LoadedUnit(name: name, fragment: nil, dropIns: [], masked: true) }
+        var files: [UnitFile] = []
+        for path in [managed.fragmentPath].filter({ !$0.isEmpty }) + managed.dropInPaths {
+            guard case .success(let text) = system.read(path) else { return nil }
+            files.append(UnitFile(path: path, text: text))
+        }
+        let fragment = managed.fragmentPath.isEmpty ? nil : files.first
+        return LoadedUnit(name: name, fragment: fragment, dropIns: Array(files.dropFirst(fragment == nil ? 0 : 1)),
+                          masked: false)
+    }
+
+    /// The systemd version: the running manager's, else from the name of its shared library
+    /// (`libsystemd-shared-252.so`).
     func systemdVersion() -> Int? {
+        if let version = systemd?.version { return version }
         for directory in ["usr/lib/systemd", "lib/systemd", "usr/lib64/systemd"] {
             for file in system.list(directory) where file.hasPrefix("libsystemd-shared-") && file.hasSuffix(".so") {
                 let digits = file.dropFirst("libsystemd-shared-".count).dropLast(3).prefix(while: \.isNumber)
@@ -109,15 +151,24 @@ struct UnitLookup: Sendable {
         return nil
     }
 
-    /// Whether a unit is enabled: a link of that name in some `*.wants/` or `*.requires/` directory.
-    func isEnabled(_ name: String) -> Bool {
-        Self.searchPath.contains { directory in
-            system.list(directory).contains { entry in
-                (entry.hasSuffix(".wants") || entry.hasSuffix(".requires"))
-                    && system.list("\(directory)/\(entry)").contains(name)
+    /// Whether a unit is enabled: systemd's `UnitFileState` (enabled, enabled-runtime), else a link of
+    /// that name in some `*.wants/` or `*.requires/` directory of the search path.
+    func enablement(_ name: String) -> UnitEnablement {
+        if let state = systemd?.units[name]?.unitFileState {
+            return UnitEnablement(enabled: ["enabled", "enabled-runtime"].contains(state),
+                                  evidence: "systemd says UnitFileState=\(state.isEmpty ? "none" : state)")
+        }
+        for directory in Self.searchPath {
+            for entry in system.list(directory) where entry.hasSuffix(".wants") || entry.hasSuffix(".requires") {
+                if system.list("\(directory)/\(entry)").contains(name) {
+                    return UnitEnablement(enabled: true, evidence: "link /\(directory)/\(entry)/\(name)")
+                }
             }
         }
+        return UnitEnablement(enabled: false, evidence: "no link in a .wants/ or .requires/ directory of the unit search path")
     }
+
+    func isEnabled(_ name: String) -> Bool { enablement(name).enabled }
 }
 
 /// systemd's boolean words (`parse_boolean()`).
