@@ -15,7 +15,8 @@ LIBDIR        ?= $(PREFIX)/lib
 UNITDIR       ?= $(LIBDIR)/systemd/system
 CATALOGDIR    ?= $(LIBDIR)/systemd/catalog
 UDEVRULESDIR  ?= $(LIBDIR)/udev/rules.d
-INITCPIODIR   ?= $(LIBDIR)/initcpio
+# mkinitcpio reads hooks only from /etc/initcpio and /usr/lib/initcpio: a /usr/local install goes to /etc.
+INITCPIODIR   ?= $(if $(filter /usr,$(PREFIX)),$(LIBDIR)/initcpio,$(SYSCONFDIR)/initcpio)
 DATADIR       ?= $(PREFIX)/share
 MANDIR        ?= $(DATADIR)/man
 DOCDIR        ?= $(DATADIR)/doc/iscsi-rootd
@@ -73,7 +74,8 @@ install: build
 	$(INSTALL) -Dm644 docs/iscsi-rootd.conf.5 "$(DESTDIR)$(MANDIR)/man5/iscsi-rootd.conf.5"
 	# examples for the parts a package must not activate by itself
 	$(INSTALL) -Dm644 -t "$(DESTDIR)$(DOCDIR)/examples" etc/iscsi-rootd.conf systemd/examples/iscsid.service \
-		systemd/examples/50-iscsi-root.network systemd/examples/50-iscsi-root-ibft.network systemd/examples/fstab
+		systemd/examples/50-iscsi-root.network systemd/examples/50-iscsi-root-ibft.network systemd/examples/fstab \
+		initramfs/dracut-iscsi-rootd.conf initramfs/iscsi.initramfs
 	$(INSTALL) -Dm755 systemd/examples/iscsi-root-node.sh "$(DESTDIR)$(DOCDIR)/examples/iscsi-root-node.sh"
 	$(INSTALL) -Dm644 systemd/examples/iscsi-rootd.service.d/metrics.conf \
 		"$(DESTDIR)$(DOCDIR)/examples/iscsi-rootd.service.d/metrics.conf"

@@ -156,7 +156,7 @@ import Testing
 
     @Test func goodRootPassesEveryItem() throws {
         let items = try Self.audit(try Self.goodFiles())
-        #expect(items.map(\.id) == ["root", "fstab", "iscsid-running", "iscsid-shutdown", "network", "node-record",
+        #expect(items.map(\.id) == ["root", "fstab", "iscsid-running", "iscsid-shutdown", "network", "initramfs", "node-record",
                                      "live-session", "disks", "swap", "service"])
         for item in items {
             #expect(item.verdict == .ok, "\(item.id): \(item.detail)")

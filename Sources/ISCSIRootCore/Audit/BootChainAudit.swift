@@ -12,7 +12,8 @@ public struct BootChainAudit: Sendable {
     public let systemd: SystemdAnswers?
 
     /// The units the audit reads: what to ask the running systemd about.
-    public static let unitNames = ["iscsid.service", "iscsid.socket", "-.mount", ServiceEnabledCheck.name]
+    public static let unitNames = ["iscsid.service", "iscsid.socket", "-.mount", ServiceEnabledCheck.name,
+                                   "multipathd.service", "multipathd-queueing.service"]
 
     /// `system` is the root holding /etc, /usr, /run and /proc (`/` in production);
     /// `expectedTimeout` and `expectedScheduler` are the `[Disk]` settings the disks should have;
@@ -42,7 +43,7 @@ public struct BootChainAudit: Sendable {
         ] + multipathItems(units: units) + [
             NetworkCheck(system: system, session: session, host: session.hostNumber.flatMap(topology.host),
                          kernelRoute: portalRoute).item,
-        ] + sessionItems(first: session) + [
+        ] + initramfsItems(session, layout: layout) + sessionItems(first: session) + [
             DiskTuningCheck(topology: topology, expectedTimeout: expectedTimeout,
                             expectedScheduler: expectedScheduler).item,
             SwapCheck(topology: topology).item,
@@ -61,6 +62,12 @@ public struct BootChainAudit: Sendable {
             MultipathdShutdownCheck(processes: multipathd, units: units, conf: conf).item,
             MultipathQueueCheck(map: map, carries: topology.criticalUses(of: map), conf: conf).item,
         ]
+    }
+
+    /// How the initramfs logged the root in. Not for a multipath root: its paths want NOPs on, which the
+    /// single-session settings the item expects forbid.
+    func initramfsItems(_ session: ISCSISession, layout: InstallLayout) -> [AuditItem] {
+        topology.isPathSession(session.number) ? [] : [InitramfsCheck(system: system, layout: layout).item]
     }
 
     /// The node record and live settings of the root session, or of every path of a multipath root.

@@ -1,0 +1,112 @@
+/// The initramfs that logs the root in does so with the iSCSI-root settings (NOPs off, a day of
+/// replacement timeout), said in the terms of the generator that built it: mkinitcpio's hooks (busybox
+/// or systemd), dracut's kernel command line and config, Debian's /etc/iscsi/iscsi.initramfs.
+/// The session it made keeps its NOP settings until the next login (`live-session` shows them).
+struct InitramfsCheck {
+    let system: FileTree
+    let layout: InstallLayout
+
+    static let title = "initramfs logs / in with the iSCSI-root settings"
+    static let summary = "NOPs 0/0, replacement_timeout \(Configuration.recommendedRecoveryTimeout)"
+
+    var item: AuditItem {
+        let cmdline = system.attribute("proc/cmdline").value?.split(separator: " ").map(String.init) ?? []
+        switch InitramfsSystem.detect(in: system, cmdline: cmdline) {
+        case .mkinitcpio(let hooks, let config): return mkinitcpio(hooks: hooks, config: config)
+        case .mkinitcpioSystemd(let hooks, let config): return mkinitcpioSystemd(hooks: hooks, config: config)
+        case .dracut: return dracut(cmdline: cmdline)
+        case .initramfsTools: return initramfsTools()
+        case .unidentified:
+            return AuditItem(id: "initramfs", title: Self.title, verdict: .ok,
+                             detail: "no mkinitcpio, dracut or initramfs-tools set up here: a hand-made initramfs logged / in; its settings show in live-session")
+        }
+    }
+
+    private func item(_ system: String, _ parameters: RootLoginParameters, source: String, fix: String) -> AuditItem {
+        let problems = parameters.problems
+        if problems.isEmpty {
+            return AuditItem(id: "initramfs", title: Self.title, verdict: .ok, detail: "\(system): \(source) gives \(Self.summary)")
+        }
+        return AuditItem(id: "initramfs", title: Self.title, verdict: .warn,
+                         detail: "\(system): \(source) leaves \(problems.joined(separator: ", ")): the root session keeps those until its next login",
+                         fix: fix)
+    }
+
+    /// The runtime hook that mkinitcpio copies into the image: /etc/initcpio wins over /usr/lib/initcpio
+    /// (the only two directories it reads).
+    private func hookFile(_ name: String) -> (path: String, text: String)? { initcpioFile("hooks/\(name)") }
+
+    private func installHookFile(_ name: String) -> (path: String, text: String)? { initcpioFile("install/\(name)") }
+
+    private func initcpioFile(_ name: String) -> (path: String, text: String)? {
+        for directory in ["etc/initcpio", "usr/lib/initcpio"] {
+            if case .success(let text) = system.read("\(directory)/\(name)") { return ("/\(directory)/\(name)", text) }
+        }
+        return nil
+    }
+
+    private func mkinitcpio(hooks: [String], config: String) -> AuditItem {
+        let rebuild = "then mkinitcpio -P"
+        guard hooks.contains("iscsi") else {
+            return AuditItem(id: "initramfs", title: Self.title, verdict: .warn,
+                             detail: "mkinitcpio (busybox init): HOOKS in \(config) has no iscsi hook: something else logged / in, with settings this audit cannot see",
+                             fix: "add iscsi after block to HOOKS in \(config) (iscsi-rootd's hook: make install-initcpio), \(rebuild)")
+        }
+        guard let hook = hookFile("iscsi") else {
+            return AuditItem(id: "initramfs", title: Self.title, verdict: .warn,
+                             detail: "mkinitcpio (busybox init): HOOKS in \(config) names iscsi, but no hooks/iscsi is installed",
+                             fix: "install iscsi-rootd's hook (make install-initcpio), \(rebuild)")
+        }
+        return item("mkinitcpio (busybox init, HOOKS in \(config))", RootLoginParameters(text: hook.text),
+                    source: "the iscsi hook \(hook.path) (iscsistart -P)",
+                    fix: "install iscsi-rootd's iscsi hook over \(hook.path) (make install-initcpio), \(rebuild)")
+    }
+
+    private func mkinitcpioSystemd(hooks: [String], config: String) -> AuditItem {
+        let name = "sd-iscsi"
+        let system = "mkinitcpio (systemd hook, HOOKS in \(config))"
+        guard hooks.contains(name) else {
+            return AuditItem(id: "initramfs", title: Self.title, verdict: .warn,
+                             detail: "\(system) without iscsi-rootd's \(name): a systemd initramfs has no iSCSI login of its own, and the busybox iscsi hook does not run in it",
+                             fix: "add \(name) after systemd to HOOKS in \(config) (make install-initcpio installs it), then mkinitcpio -P")
+        }
+        guard let install = installHookFile(name) else {
+            return AuditItem(id: "initramfs", title: Self.title, verdict: .warn,
+                             detail: "\(system): HOOKS names \(name), but no install/\(name) is installed",
+                             fix: "install iscsi-rootd's \(name) (make install-initcpio), then mkinitcpio -P")
+        }
+        return item(system, RootLoginParameters(text: install.text), source: "\(name) (\(install.path), iscsistart -P)",
+                    fix: "install iscsi-rootd's \(name) over \(install.path) (make install-initcpio), then mkinitcpio -P")
+    }
+
+    /// dracut passes every `rd.iscsi.param=` of the command line (including what `kernel_cmdline=` in its
+    /// config put into the image's /etc/cmdline.d) to iscsistart as `--param`.
+    private func dracut(cmdline: [String]) -> AuditItem {
+        var text = cmdline.filter { $0.hasPrefix("rd.iscsi.param=") }.joined(separator: " ")
+        var sources = ["the kernel command line"]
+        for directory in ["usr/lib/dracut/dracut.conf.d", "etc/dracut.conf.d"] {
+            for file in system.list(directory).filter({ $0.hasSuffix(".conf") }).sorted() {
+                guard case .success(let config) = system.read("\(directory)/\(file)"), config.contains("rd.iscsi.param=") else { continue }
+                text += " " + config.split(separator: "\n").filter { $0.contains("kernel_cmdline") }.joined(separator: " ")
+                sources.append("/\(directory)/\(file)")
+            }
+        }
+        let words = RootLoginParameters.recommended.map { "rd.iscsi.param=\($0)" }.joined(separator: " ")
+        return item("dracut (iscsi module)", RootLoginParameters(text: text), source: "rd.iscsi.param= on \(sources.joined(separator: " and "))",
+                    fix: "copy \(layout.example("dracut-iscsi-rootd.conf")) to /etc/dracut.conf.d/iscsi-rootd.conf and run dracut -f, or add to the kernel command line: \(words)")
+    }
+
+    /// open-iscsi's local-top/iscsi sources /etc/iscsi.initramfs (copied from /etc/iscsi/iscsi.initramfs)
+    /// and calls iscsistart without -P: only a wrapper defined there passes the settings.
+    private func initramfsTools() -> AuditItem {
+        let path = "etc/iscsi/iscsi.initramfs"
+        let fix = "copy \(layout.example("iscsi.initramfs")) to /\(path) (set ISCSI_TARGET_NAME and ISCSI_TARGET_IP, or keep root=iscsi: on the kernel command line), then update-initramfs -u"
+        guard case .success(let text) = system.read(path) else {
+            return AuditItem(id: "initramfs", title: Self.title, verdict: .warn,
+                             detail: "Debian initramfs-tools (open-iscsi's local-top/iscsi): no /\(path), so iscsistart logs in once with its defaults (NOPs 5/5 s, replacement_timeout 120 s) and no retry",
+                             fix: fix)
+        }
+        return item("Debian initramfs-tools (open-iscsi's local-top/iscsi)", RootLoginParameters(text: text),
+                    source: "/\(path)", fix: fix)
+    }
+}

@@ -1,0 +1,74 @@
+/// The initramfs generator that logged the root in, as the system's files and kernel command line show it.
+enum InitramfsSystem: Sendable, Hashable {
+    /// mkinitcpio with its busybox init: runtime hooks from `HOOKS=(…)`.
+    case mkinitcpio(hooks: [String], config: String)
+    /// mkinitcpio with its `systemd` hook: systemd runs the initramfs; hooks add units.
+    case mkinitcpioSystemd(hooks: [String], config: String)
+    /// dracut's iscsi module (`netroot=iscsi:…`, `root=iscsi:…`, `rd.iscsi.firmware`).
+    case dracut
+    /// Debian's initramfs-tools with open-iscsi's `local-top/iscsi` (`/etc/iscsi/iscsi.initramfs`).
+    case initramfsTools
+    /// None of them: a hand-made initramfs (or firmware) logged in.
+    case unidentified
+
+    /// Decides from the kernel command line first (dracut's words are its own), then from which
+    /// generator is configured under `system`.
+    static func detect(in system: FileTree, cmdline: [String]) -> InitramfsSystem {
+        let dracutWords = cmdline.contains { $0.hasPrefix("netroot=iscsi") || $0.hasPrefix("rd.iscsi.") }
+        if dracutWords { return .dracut }
+        if let mkinitcpio = MkinitcpioConfig.load(from: system) {
+            return mkinitcpio.hooks.contains("systemd")
+                ? .mkinitcpioSystemd(hooks: mkinitcpio.hooks, config: mkinitcpio.path)
+                : .mkinitcpio(hooks: mkinitcpio.hooks, config: mkinitcpio.path)
+        }
+        let installed = { (paths: [String]) in paths.contains { system.exists($0) } }
+        if installed(["etc/initramfs-tools/initramfs.conf", "usr/sbin/mkinitramfs", "sbin/mkinitramfs"]) {
+            return .initramfsTools
+        }
+        if installed(["usr/lib/dracut/modules.d/95iscsi", "usr/bin/dracut", "usr/sbin/dracut"]),
+           cmdline.contains(where: { $0.hasPrefix("root=iscsi:") }) {
+            return .dracut
+        }
+        return .unidentified
+    }
+}
+
+/// mkinitcpio's configuration: `/etc/mkinitcpio.conf`, then `/etc/mkinitcpio.conf.d/*.conf`, the last
+/// `HOOKS=(…)` winning (they are bash files; only the array assignment is read).
+struct MkinitcpioConfig: Sendable, Hashable {
+    let path: String
+    let hooks: [String]
+
+    static func load(from system: FileTree) -> MkinitcpioConfig? {
+        let dropIns = system.list("etc/mkinitcpio.conf.d").filter { $0.hasSuffix(".conf") }.sorted()
+            .map { "etc/mkinitcpio.conf.d/\($0)" }
+        var found: MkinitcpioConfig?
+        for path in ["etc/mkinitcpio.conf"] + dropIns {
+            guard case .success(let text) = system.read(path) else { continue }
+            if let hooks = hooksArray(text) { found = MkinitcpioConfig(path: "/" + path, hooks: hooks) }
+        }
+        return found
+    }
+
+    /// The words of the last `HOOKS=(…)` (possibly over several lines), comments dropped.
+    static func hooksArray(_ text: String) -> [String]? {
+        var result: [String]?
+        var collecting: [String]?
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            var line = Substring(rawLine.prefix { $0 != "#" }).trimmingWhitespace[...]
+            if collecting == nil {
+                guard line.hasPrefix("HOOKS=(") else { continue }
+                line = line.dropFirst("HOOKS=(".count)
+                collecting = []
+            }
+            let closed = line.contains(")")
+            collecting! += line.prefix { $0 != ")" }.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                .map { String($0.filter { $0 != "\"" && $0 != "'" }) }
+            if closed {
+                result = collecting
+                collecting = nil
+            }
+        }
+        return result
+    }
+}
