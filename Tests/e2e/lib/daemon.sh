@@ -84,12 +84,16 @@ assert_status_json() {
 
 # `check` finds the boot and shutdown chain of this client in order (the guest is set up as the project's
 # examples say, see setup_root_client).
+# check --json: every item ok, except the one warning Debian 12's systemd 252 earns: it ignores
+# SurviveFinalKillSignal= (255 and later honour it), which check learns from systemd itself.
 assert_check_json() {
 	local status=0 problems
 	guest "iscsi-rootd check --json" || status=$?
-	problems=$(echo "$GUEST_OUT" | jq -r '.items[] | select(.verdict != "ok") | "\(.id) \(.verdict): \(.detail)"' 2> /dev/null |
-		paste -sd ';')
-	if ((status == 0)) && echo "$GUEST_OUT" | jq -e '.overall == "ok"' > /dev/null 2>&1; then
+	problems=$(echo "$GUEST_OUT" | jq -r '.items[] | select(.verdict != "ok")
+		| select((.id == "iscsid-shutdown" and .verdict == "warn" and (.detail | test("^SurviveFinalKillSignal=yes is set, but systemd 25[0-4] ignores it"))) | not)
+		| "\(.id) \(.verdict): \(.detail)"' 2> /dev/null | paste -sd ';')
+	if ((status <= 1)) && [[ -z $problems ]] && echo "$GUEST_OUT" | jq -e '.overall == "ok" or .overall == "warn"' > /dev/null 2>&1; then
+		[[ $status == 0 ]] || note "check: iscsid-shutdown warns that this systemd ignores SurviveFinalKillSignal= (known, systemd < 255)"
 		ok "$1"
 	else
 		not_ok "$1" "check --json exited $status; ${problems:-$(echo "$GUEST_OUT" | head -n 3)}"
