@@ -128,6 +128,14 @@ import Testing
         #expect(shutdown.detail.contains("systemd 252 ignores it"))
     }
 
+    @Test func debiansMultiarchSharedLibraryGivesTheVersion() throws {
+        let items = try Self.audit(try AuditTests.changed([
+            "usr/lib/systemd/libsystemd-shared-256.so": nil,
+            "usr/lib/x86_64-linux-gnu/systemd/libsystemd-shared-252.so": "",
+        ]))
+        #expect(try AuditTests.item("iscsid-shutdown", items).detail.contains("systemd 252 ignores it"))
+    }
+
     @Test func anUnreadableFileSystemdNamesFallsBackToTheSearchPath() throws {
         let items = try Self.audit(try AuditTests.goodFiles(), systemd: Self.answers(iscsid: ManagedUnit(
             loadState: "loaded", fragmentPath: "/nowhere/iscsid.service", dropInPaths: [], unitFileState: "enabled")))

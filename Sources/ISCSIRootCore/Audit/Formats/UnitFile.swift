@@ -139,10 +139,11 @@ struct UnitLookup: Sendable {
     }
 
     /// The systemd version: the running manager's, else from the name of its shared library
-    /// (`libsystemd-shared-252.so`).
+    /// (`libsystemd-shared-252.so`; Debian keeps it under /usr/lib/<multiarch triplet>/systemd).
     func systemdVersion() -> Int? {
         if let version = systemd?.version { return version }
-        for directory in ["usr/lib/systemd", "lib/systemd", "usr/lib64/systemd"] {
+        let multiarch = system.list("usr/lib").filter { $0.contains("-linux-") }.sorted().map { "usr/lib/\($0)/systemd" }
+        for directory in ["usr/lib/systemd", "lib/systemd", "usr/lib64/systemd"] + multiarch {
             for file in system.list(directory) where file.hasPrefix("libsystemd-shared-") && file.hasSuffix(".so") {
                 let digits = file.dropFirst("libsystemd-shared-".count).dropLast(3).prefix(while: \.isNumber)
                 if let version = Int(digits) { return version }
