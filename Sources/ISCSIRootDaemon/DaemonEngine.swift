@@ -48,7 +48,7 @@ struct DaemonEngine {
     private var stallTracker = StallTracker()
     private var damageTracker: DamageTracker
     /// SCSI devices seen, with their disk: sd probes asynchronously, so a disk can appear after its device.
-    private var knownDevices: [HCTL: String?] = [:]
+    private(set) var knownDevices: [HCTL: String?] = [:]
     private var busySessions: Set<Int> = []
     private var warnedNops: Set<Int> = []
     private var lastStatusLine = ""

@@ -2,7 +2,9 @@ import Glibc
 import Testing
 @testable import ISCSIRootDaemon
 
-/// These tests change the process environment, so they run one at a time.
+/// These tests change the process environment, so they run one at a time, and never while an
+/// in-process daemon engine (`StormTests`) could notify through NOTIFY_SOCKET.
+extension ProcessEnvironmentTests {
 @Suite("Notifier", .serialized)
 struct NotifierTests {
     @Test("each notification reaches NOTIFY_SOCKET as one datagram of assignments")
@@ -65,4 +67,5 @@ struct NotifierTests {
         setenv("WATCHDOG_PID", "1", 1)
         #expect(Notifier.watchdogInterval() == nil)
     }
+}
 }
