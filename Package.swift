@@ -41,7 +41,8 @@ let package = Package(
         // Lays out sysfs trees from the real captures in ../shared/fixtures (tests and the demo).
         .target(name: "SysfsFixtures", dependencies: ["ISCSIRootCore"]),
         .executableTarget(name: "iscsi-rootd-sim", dependencies: [
-            "SysfsFixtures",
+            "SysfsFixtures", "ISCSIRootDaemon",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -1,4 +1,7 @@
 import ArgumentParser
+import ISCSIRootCore
+import ISCSIRootDaemon
+import Logging
 import SysfsFixtures
 
 /// Lays out and changes a simulated diskless client (DIR/sys, DIR/root) built from the real captures,
@@ -8,7 +11,7 @@ struct Simulator: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "iscsi-rootd-sim",
         abstract: "A simulated iSCSI diskless client from real sysfs captures.",
-        subcommands: [Create.self, Outage.self, SetAttribute.self])
+        subcommands: [Create.self, Outage.self, SetAttribute.self, Events.self])
 }
 
 extension Scenario: ExpressibleByArgument {}
@@ -84,5 +87,39 @@ struct SetAttribute: ParsableCommand {
 
     func run() throws {
         try FixtureTree(existingAt: directory).setAttribute(attribute, value)
+    }
+}
+
+struct Events: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time the daemon's device-event path: untune a disk, hand the daemon's engine an 'add' event for it, repeat.",
+        discussion: "Prints one line per event: microseconds from the event entering the engine to both settings "
+            + "written and read back. The journal entries go to stderr (for scripts/benchmark).")
+
+    @Argument(help: "A directory made by 'create'.")
+    var directory: String
+
+    @Option(help: "The SCSI device (H:C:T:L).")
+    var hctl = "2:0:0:0"
+
+    @Option(help: "How many events.")
+    var count = 10_000
+
+    func run() throws {
+        let tree = try FixtureTree(existingAt: directory)
+        let deviceDirectory = FixtureTree.deviceDirectory(hctl)
+        guard let devpath = tree.sysfs.resolve(deviceDirectory),
+              let disk = tree.sysfs.list("\(deviceDirectory)/block").first else {
+            throw ValidationError("no SCSI disk \(hctl) in \(directory)")
+        }
+        let options = DaemonOptions(sysfs: tree.sysfs, system: tree.system, configFile: nil,
+                                    stateDirectory: directory + "/state", udev: .off, pollInterval: .seconds(5), kernelLog: nil)
+        let logger = Logger(label: "iscsi-rootd") { _ in JournalLogHandler(destination: .stderr) }
+        let durations = try EventPathMeasurement.run(options: options, hctl: hctl, devpath: devpath, count: count, logger: logger) {
+            try tree.setAttribute("\(deviceDirectory)/timeout", "30")
+            try tree.setAttribute("\(deviceDirectory)/block/\(disk)/queue/scheduler", "[mq-deadline] none")
+        }
+        print(durations.map { String($0.components.attoseconds / 1_000_000_000_000 + $0.components.seconds * 1_000_000) }
+            .joined(separator: "\n"))
     }
 }
