@@ -1,6 +1,7 @@
 import Glibc
 import ISCSIRootCore
 import Logging
+import SystemPackage
 
 /// `iscsi-rootd run`: wires the event sources (udev, NETLINK_ISCSI, the kernel log, signals,
 /// timers) into one loop that feeds `DaemonEngine`, and speaks sd_notify.
@@ -19,7 +20,6 @@ public enum Daemon {
         case network(RouteNetlinkListener.Event)
         case kernel(KernelRecord)
         case signal(SignalRequest)
-        case tick
     }
 
     /// Runs until SIGTERM or SIGINT. The signals must have been blocked before any thread started
@@ -36,10 +36,16 @@ public enum Daemon {
             return .configuration
         }
 
-        let (inputs, mailbox) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .bufferingOldest(8192))
+        let inbox: Inbox<Input>
+        do {
+            inbox = try Inbox(capacity: 8192)
+        } catch {
+            logger.critical("cannot create the event loop's eventfd: \(error)")
+            return .failed
+        }
         var forwarders: [Task<Void, Never>] = []
         func forward<Element: Sendable>(_ stream: AsyncStream<Element>, as wrap: @escaping @Sendable (Element) -> Input) {
-            forwarders.append(Task { for await element in stream { mailbox.yield(wrap(element)) } })
+            forwarders.append(Task { for await element in stream { inbox.put(wrap(element)) } })
         }
 
         // Device events: libudev when udevd runs and --sysfs is the real one, else rescans.
@@ -137,74 +143,105 @@ public enum Daemon {
         _ = notifier.ready(status: engine.statusLine)
 
         let watchdog = Notifier.watchdogInterval()
-        // The loop's clock: timers (polls, I/O samples, drift sweeps, the watchdog) are checked each tick.
-        let tick = [options.pollInterval / 2, .milliseconds(250), watchdog.map { $0 / 2 }].compactMap { $0 }.min()!
-        let ticker = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: max(tick, .milliseconds(20)))
-                mailbox.yield(.tick)
+        let loopEngine = engine
+        let (exits, exitSink) = AsyncStream.makeStream(of: Exit.self)
+        var exit = Exit.failed
+        do {
+            let thread = try DedicatedThread.start(name: "iscsi-rootd", wake: WakeEvent()) {
+                (stop, started: (Result<Void, Errno>) -> Void) in
+                started(.success(()))
+                var engine = loopEngine
+                let exit = loop(engine: &engine, inbox: inbox, stop: stop, watchdog: watchdog, notifier: notifier, logger: logger)
+                _ = notifier.stopping()
+                engine.emit(HealthEvent(.stopping, "iscsi-rootd stopping; disk settings stay as they are", fields: [:], at: .now))
+                engine.writeState(at: .now)
+                engine.finishMetrics(at: .now)
+                exitSink.yield(exit)
+                exitSink.finish()
             }
-        }
-        var lastWatchdog = Moment.now
-        var exit = Exit.stopped
-
-        loop: for await input in inputs {
-            let now = Moment.now
-            switch input {
-            case .device(.uevent(let event)):
-                engine.handle(event, at: now)
-            case .device(.overflow):
-                logger.warning("udev events were lost (receive buffer overflow); rescanning sysfs")
-                engine.verify(at: now)
-                engine.poll(at: now)
-            case .iscsi:
-                // At once for a connection error; a burst (many sessions logging in) polls once a tick.
-                if now.since(engine.lastPoll) >= .milliseconds(100) { engine.poll(at: now) } else { engine.pollDue = true }
-            case .network(.message(let message)):
-                engine.handle(network: message, at: now)
-            case .network(.overflow):
-                logger.warning("rtnetlink messages were lost (receive buffer overflow); reading links and addresses again")
-                engine.reloadNetwork(at: now)
-            case .kernel(let record):
-                engine.handle(record, at: now)
-            case .signal(.reload):
-                _ = notifier.reloading()
-                _ = engine.reload(at: now)
-                _ = notifier.ready(status: engine.statusLine)
-            case .signal(.stop(let name)):
-                logger.info("\(name) received; stopping")
-                break loop
-            case .tick:
-                break
-            }
-            let isTick = if case .tick = input { true } else { false }
-            if engine.networkDue && isTick { engine.checkNetwork(at: now) }
-            if (engine.pollDue && isTick) || now.since(engine.lastPoll) >= engine.pollInterval { engine.poll(at: now) }
-            if now.since(engine.lastIOSample) >= engine.ioSampleInterval {
-                engine.sampleIO(at: now)
-                engine.updateStatus(at: now)
-            }
-            if now.since(engine.lastVerify) >= engine.configuration.verifyInterval { engine.verify(at: now) }
-            if let watchdog, now.since(lastWatchdog) >= watchdog / 2 {
-                lastWatchdog = now
-                _ = notifier.watchdog()
-            }
-            if Task.isCancelled { exit = .failed; break loop }
+            for await loopExit in exits { exit = loopExit }
+            thread.stop()
+        } catch {
+            logger.critical("cannot start the event loop's thread: \(error)")
         }
 
-        _ = notifier.stopping()
-        engine.emit(HealthEvent(.stopping, "iscsi-rootd stopping; disk settings stay as they are", fields: [:], at: .now))
-        engine.writeState(at: .now)
-        engine.finishMetrics(at: .now)
-        ticker.cancel()
         monitor?.stop()
         listener?.stop()
         routeListener?.stop()
         kernelLog?.stop()
         signals.stop()
         for task in forwarders { task.cancel() }
-        mailbox.finish()
         return exit
+    }
+
+    /// The event loop, on its own thread: sleeps until an input arrives or the next tick, handles
+    /// every input, then whatever periodic work is due. One timer drives everything periodic: I/O
+    /// samples each tick (1 s, or less with a shorter poll or verify interval or watchdog), polls,
+    /// drift sweeps and the watchdog on the tick they fall due, so a quiet daemon wakes once a tick.
+    static func loop(engine: inout DaemonEngine, inbox: Inbox<Input>, stop: WakeEvent, watchdog: Duration?,
+                     notifier: Notifier, logger: Logger) -> Exit {
+        let start = Moment.now
+        var lastWatchdog = start
+        while true {
+            // The configuration can change with a reload.
+            let tick = [.seconds(1), engine.options.pollInterval, engine.configuration.verifyInterval, watchdog.map { $0 / 2 }]
+                .compactMap { $0 }.min()!
+            /// Due at the tick nearest its time: a timer's wake-up comes a little late, never early.
+            func isDue(_ last: Moment, _ interval: Duration, at now: Moment) -> Bool { now.since(last) + tick / 2 >= interval }
+            var now = Moment.now
+            var wakeAt = start.monotonic + tick * Int(now.since(start) / tick + 1)
+            // A burst of device or network events is looked at once, a quarter second after the last look.
+            if engine.pollDue { wakeAt = min(wakeAt, engine.lastPoll.monotonic + .milliseconds(250)) }
+            if engine.networkDue { wakeAt = min(wakeAt, engine.lastNetworkCheck.monotonic + .milliseconds(250)) }
+            let waitMilliseconds = max(0, Int32(((wakeAt - now.monotonic) / .milliseconds(1)).rounded(.up)))
+            let waited = stop.wait(for: inbox.event.fd, timeoutMilliseconds: waitMilliseconds)
+            if waited == .woken { return .stopped }
+            now = Moment.now
+            // The timer's wake-up runs a little late: work done on the tick is dated at the tick, so
+            // I/O samples are exactly a tick apart and a stall shows at the sample that completes its
+            // threshold, not a tick later.
+            if waited == .timedOut, now.monotonic >= wakeAt, now.monotonic - wakeAt < tick / 2 {
+                now = Moment(monotonic: wakeAt, wallMicroseconds: now.wallMicroseconds - (now.monotonic - wakeAt).microseconds)
+            }
+            for input in inbox.takeAll() {
+                switch input {
+                case .device(.uevent(let event)):
+                    engine.handle(event, at: now)
+                case .device(.overflow):
+                    logger.warning("udev events were lost (receive buffer overflow); rescanning sysfs")
+                    engine.verify(at: now)
+                    engine.poll(at: now)
+                case .iscsi:
+                    // At once for a connection error; a burst (many sessions logging in) polls once.
+                    if now.since(engine.lastPoll) >= .milliseconds(100) { engine.poll(at: now) } else { engine.pollDue = true }
+                case .network(.message(let message)):
+                    engine.handle(network: message, at: now)
+                case .network(.overflow):
+                    logger.warning("rtnetlink messages were lost (receive buffer overflow); reading links and addresses again")
+                    engine.reloadNetwork(at: now)
+                case .kernel(let record):
+                    engine.handle(record, at: now)
+                case .signal(.reload):
+                    _ = notifier.reloading()
+                    _ = engine.reload(at: now)
+                    _ = notifier.ready(status: engine.statusLine)
+                case .signal(.stop(let name)):
+                    logger.info("\(name) received; stopping")
+                    return .stopped
+                }
+            }
+            if engine.networkDue && now.since(engine.lastNetworkCheck) >= .milliseconds(250) { engine.checkNetwork(at: now) }
+            if (engine.pollDue && now.since(engine.lastPoll) >= .milliseconds(250)) || isDue(engine.lastPoll, engine.pollInterval, at: now) {
+                engine.poll(at: now)
+            } else if isDue(engine.lastIOSample, tick, at: now), engine.sampleIO(at: now) {
+                engine.updateStatus(at: now)
+            }
+            if isDue(engine.lastVerify, engine.configuration.verifyInterval, at: now) { engine.verify(at: now) }
+            if let watchdog, isDue(lastWatchdog, watchdog / 2, at: now) {
+                lastWatchdog = now
+                _ = notifier.watchdog()
+            }
+        }
     }
 
     static func bootID(_ system: FileTree) -> String {

@@ -21,6 +21,11 @@ public struct DaemonOptions: Sendable {
     /// describe the tree being watched.
     public var watchesLiveSysfs: Bool { sysfs.root == "/sys" || sysfs.root.isEmpty }
 
+    /// The tree whose `proc/diskstats` holds the I/O counters of the disks under `sysfs`: `--root`
+    /// when it is the same kind of tree (both the running system's, or both a test tree), nil when
+    /// they differ (the live diskstats would describe other disks under the same names).
+    public var diskstats: FileTree? { watchesLiveSysfs == system.root.isEmpty ? system : nil }
+
     public init(sysfs: FileTree, system: FileTree, configFile: String?, stateDirectory: String, udev: UdevMode,
                 pollInterval: Duration, kernelLog: String?) {
         self.sysfs = sysfs
@@ -175,15 +180,25 @@ struct DaemonEngine {
         updateStatus(at: now)
     }
 
-    /// Reads every iSCSI disk's I/O counters for stall detection (cheap: two small files a disk).
-    mutating func sampleIO(at now: Moment) {
+    /// Reads every iSCSI disk's I/O counters for stall detection: one read of `proc/diskstats`
+    /// for all of them; a disk it lacks (a test tree without the file) from its own `inflight` and
+    /// `stat`. Returns whether there is anything to report: a stall began, ended or goes on.
+    @discardableResult
+    mutating func sampleIO(at now: Moment) -> Bool {
         lastIOSample = now
+        var diskstats: [String: IOSample] = [:]
+        if let tree = options.diskstats, case .success(let text) = tree.read("proc/diskstats") {
+            diskstats = IOSample.parseDiskstats(text)
+        }
         let samples = topology.iscsiDevices.compactMap { device -> (device: SCSIDevice, sample: IOSample)? in
             guard let disk = device.disk,
-                  let sample = IOSample.read(options.sysfs, blockDirectory: "\(device.devpath)/block/\(disk.name)") else { return nil }
+                  let sample = diskstats[disk.name]
+                    ?? IOSample.read(options.sysfs, blockDirectory: "\(device.devpath)/block/\(disk.name)") else { return nil }
             return (device, sample)
         }
-        report(stallTracker.update(samples, topology: topology, threshold: configuration.stallThreshold, at: now), at: now)
+        let events = stallTracker.update(samples, topology: topology, threshold: configuration.stallThreshold, at: now)
+        report(events, at: now)
+        return !events.isEmpty || !stallTracker.stalls.isEmpty
     }
 
     /// The drift sweep: re-verify every disk; what someone else changed is set back and counted.
@@ -258,10 +273,6 @@ struct DaemonEngine {
         let base = options.pollInterval
         return somethingIsWrong ? min(base, .seconds(1)) : base
     }
-
-    /// I/O counters are read every half second: with the loop's quarter-second tick a stall is
-    /// reported at most StallThreshold + 0.75 s after the last completion.
-    var ioSampleInterval: Duration { min(options.pollInterval, .milliseconds(500)) }
 
     private var somethingIsWrong: Bool {
         if !recovery.open.isEmpty || !paths.open.isEmpty || !stallTracker.stalls.isEmpty { return true }

@@ -89,7 +89,13 @@ struct WakeEvent: Sendable {
         _ = write(fd, &one, MemoryLayout<UInt64>.size)
     }
 
-    fileprivate func close() {
+    /// Clears the signal, so that the next `wait` blocks again (for an inbox, signalled per input).
+    func drain() {
+        var count: UInt64 = 0
+        _ = read(fd, &count, MemoryLayout<UInt64>.size)
+    }
+
+    func close() {
         _ = Glibc.close(fd)
     }
 

@@ -491,6 +491,27 @@ public final class FixtureTree {
         try setAttribute("class/block/\(disk)/stat", substitutingNumbers(template, counters))
     }
 
+    /// `proc/diskstats` under the system root, from every block device's `dev`, `stat` and `inflight`
+    /// in the kernel's layout (block/genhd.c: `%4d %7d name`, then the counters of `stat`, the ninth
+    /// the requests in flight; Documentation/admin-guide/iostats.rst). A tree has none until this is
+    /// called (the daemon then reads each disk's own files); call it again after changing counters.
+    public func writeDiskstats() throws {
+        var lines: [String] = []
+        for name in sysfs.list("class/block").sorted() {
+            guard let dev = sysfs.attribute("class/block/\(name)/dev").value.flatMap(majorMinor),
+                  case .success(let stat) = sysfs.read("class/block/\(name)/stat"),
+                  case .success(let inflight) = sysfs.read("class/block/\(name)/inflight") else { continue }
+            var counters = stat.split(separator: " ").map(String.init)
+            let inFlight = inflight.split(separator: " ").compactMap { UInt64($0) }.reduce(0, +)
+            if counters.count > 8 { counters[8] = String(inFlight) }
+            let major = String(dev.major), minor = String(dev.minor)
+            lines.append(String(repeating: " ", count: max(0, 4 - major.count)) + major + " "
+                + String(repeating: " ", count: max(0, 7 - minor.count)) + minor + " " + name + " "
+                + counters.joined(separator: " "))
+        }
+        try Files.write(system.path("proc/diskstats"), lines.map { $0 + "\n" }.joined(), mode: 0o444)
+    }
+
     /// The device directory of a SCSI device, relative to the sysfs root (`class/scsi_device/H:C:T:L/device`).
     public static func deviceDirectory(_ hctl: String) -> String { "class/scsi_device/\(hctl)/device" }
 

@@ -18,7 +18,7 @@ extension Scenario: ExpressibleByArgument {}
 
 struct Create: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Lay out a client at DIR: DIR/sys (sysfs) and DIR/root (proc/self/mountinfo, proc/swaps, etc).")
+        abstract: "Lay out a client at DIR: DIR/sys (sysfs) and DIR/root (proc/self/mountinfo, proc/swaps, proc/diskstats, etc).")
 
     @Argument(help: "Directory to create (must not hold a tree yet).")
     var directory: String
@@ -36,6 +36,7 @@ struct Create: ParsableCommand {
             try tree.addISCSISession(number: 2, host: 3, luns: (0..<UInt64(dataLuns)).map { $0 },
                                      target: "iqn.2003-01.org.linux-iscsi.vmlab:data")
         }
+        try tree.writeDiskstats()
         print("\(scenario.rawValue) client at \(directory): --sysfs \(tree.sysfs.root) --root \(tree.system.root)")
     }
 }
@@ -86,7 +87,9 @@ struct SetAttribute: ParsableCommand {
     var value: String
 
     func run() throws {
-        try FixtureTree(existingAt: directory).setAttribute(attribute, value)
+        let tree = try FixtureTree(existingAt: directory)
+        try tree.setAttribute(attribute, value)
+        if attribute.hasSuffix("/inflight") || attribute.hasSuffix("/stat") { try tree.writeDiskstats() }
     }
 }
 

@@ -244,6 +244,38 @@ struct DaemonScriptTests {
         #expect(restarted.unparsable == [])
     }
 
+    @Test("proc/diskstats is read under --root only when --root and --sysfs are both live or both not")
+    func diskstatsTreeMatchesSysfs() {
+        func options(sysfs: String, root: String) -> DaemonOptions {
+            DaemonOptions(sysfs: FileTree(root: sysfs), system: FileTree(root: root), configFile: nil, stateDirectory: "/run/x",
+                          udev: .off, pollInterval: .seconds(5), kernelLog: nil)
+        }
+        #expect(options(sysfs: "/sys", root: "/").diskstats == FileTree(root: "/"))
+        #expect(options(sysfs: "/tmp/client/sys", root: "/tmp/client/root").diskstats == FileTree(root: "/tmp/client/root"))
+        #expect(options(sysfs: "/tmp/client/sys", root: "/").diskstats == nil, "the live diskstats describes other disks")
+        #expect(options(sysfs: "/sys", root: "/tmp/client/root").diskstats == nil)
+    }
+
+    @Test("I/O counters come from one read of proc/diskstats under --root when the tree has one")
+    func stallThroughDiskstats() throws {
+        let tree = try FixtureTree.healthyDisklessClient()
+        // diskstats says 2 requests in flight on sda; sda's own inflight file says none.
+        try tree.setInflight(disk: "sda", reads: 0, writes: 2)
+        try tree.writeDiskstats()
+        try tree.setInflight(disk: "sda", reads: 0, writes: 0)
+        let configPath = tree.directory + "/iscsi-rootd-test.conf"
+        try writeFile(configPath, "[Disk]\nVerifyInterval=600\nStallThreshold=1\n")
+        let daemon = try DaemonUnderTest(tree: tree, configPath: configPath, kernelLog: "none",
+                                         stateDirectory: tree.directory + "/state")
+        try daemon.waitForDatagram("READY=1") { $0.hasPrefix("READY=1") }
+        try daemon.waitForEntry(.ioStalled, ["DEVICE": "sda", "INFLIGHT": "2", "ROOT": "1"])
+        // Without the file, each disk's own files count again: nothing in flight, the stall ends.
+        #expect(unlink(tree.system.path("proc/diskstats")) == 0)
+        try daemon.waitForEntry(.ioStallCleared, ["DEVICE": "sda"])
+        #expect(daemon.stop() == 0)
+        #expect(daemon.unparsable == [])
+    }
+
     @Test("polling: a disk whose block device appears after its SCSI device (sd probes asynchronously) is tuned at once")
     func blockDeviceAfterSCSIDevice() throws {
         let tree = try FixtureTree.healthyDisklessClient()

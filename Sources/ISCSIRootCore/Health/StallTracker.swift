@@ -16,8 +16,29 @@ public struct IOSample: Sendable, Hashable {
         let inflight = inflightText.split(separator: " ").compactMap { Int(sysfs: $0) }
         let stat = statText.split(separator: " ").compactMap { UInt64(bounded: $0, in: 0...UInt64.max) }
         guard inflight.count == 2, stat.count >= 11 else { return nil }
-        let completed = [0, 4, 11, 15].filter { $0 < stat.count }.reduce(UInt64(0)) { $0 &+ stat[$1] }
-        return IOSample(inflight: inflight[0] + inflight[1], completions: completed)
+        return IOSample(inflight: inflight[0] + inflight[1], completions: completions(stat))
+    }
+
+    /// Every block device's sample from the text of `/proc/diskstats` (the kernel's iostats.rst:
+    /// `major minor name` and then the counters of `stat`, in the same order, its ninth the
+    /// requests in flight), by device name. One read of one file for all disks: what the daemon
+    /// samples each second. Malformed lines are skipped.
+    public static func parseDiskstats(_ text: String) -> [String: IOSample] {
+        var samples: [String: IOSample] = [:]
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 14 else { continue }
+            let counters = fields.dropFirst(3).compactMap { UInt64($0) }
+            guard counters.count == fields.count - 3, let inflight = Int(exactly: counters[8]) else { continue }
+            samples[String(fields[2])] = IOSample(inflight: inflight, completions: completions(counters))
+        }
+        return samples
+    }
+
+    /// Reads + writes + discards + flushes completed: `stat` fields 1, 5, 12 and 16 (the last two
+    /// only on kernels that have them).
+    static func completions(_ stat: [UInt64]) -> UInt64 {
+        [0, 4, 11, 15].filter { $0 < stat.count }.reduce(UInt64(0)) { $0 &+ stat[$1] }
     }
 }
 
