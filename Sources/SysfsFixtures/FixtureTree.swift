@@ -392,6 +392,31 @@ public final class FixtureTree {
         return name
     }
 
+    /// An md RAID array `md<number>` over `members` (disks or partitions): `md/level` as
+    /// Documentation/admin-guide/md.rst shows it (`raid1`), `slaves/` and the members' `holders/` links,
+    /// md's block major 9.
+    @discardableResult
+    public func addRAID(_ number: Int, level: String = "raid1", over members: [String], sectors: UInt64 = 131_072) throws -> String {
+        let world = try CaptureLibrary.world(.loggedIn)
+        let name = "md\(number)"
+        let path = "/devices/virtual/block/\(name)"
+        let dev = substitutingNumbers(world.blockDev, [9, UInt64(number)])
+        try Files.write(abs("\(path)/dev"), dev + "\n", mode: 0o444)
+        try Files.write(abs("\(path)/md/level"), level + "\n", mode: 0o644)
+        try writeBlockAttributes(world, at: path, names: ["size", "ro", "removable", "inflight", "stat"],
+                                 values: ["size": "\(sectors)"])
+        try Files.makeDirectories(abs("\(path)/holders"))
+        try Files.makeDirectories(abs("\(path)/slaves"))
+        for member in members {
+            guard let memberPath = sysfs.resolve("class/block/\(member)") else { throw FixtureError(message: "no block device \(member)") }
+            try Files.relativeSymlink(abs("\(path)/slaves/\(member)"), to: abs(memberPath))
+            try Files.makeDirectories(abs("\(memberPath)/holders"))
+            try Files.relativeSymlink(abs("\(memberPath)/holders/\(name)"), to: abs(path))
+        }
+        try linkBlock(name: name, path: path, dev: dev, wholeDisk: true)
+        return name
+    }
+
     // MARK: System root
 
     /// A mount of block device `device` (`sda2`, `dm-0`) in `proc/self/mountinfo` (proc(5) format);

@@ -57,6 +57,23 @@ struct MultipathTests {
         #expect(json["root"]?["multipath"] == .null)
     }
 
+    @Test func mdRAIDOverTwoDirectDisksIsATreeToo() throws {
+        let tree = try FixtureTree()
+        let first = try tree.addISCSISession(number: 1, host: 2, target: "iqn.2003-01.org.linux-iscsi.vmlab:r1")
+        let second = try tree.addISCSISession(number: 2, host: 3, target: "iqn.2003-01.org.linux-iscsi.vmlab:r2")
+        let array = try tree.addRAID(0, over: first.disks + second.disks)
+        try tree.mount(point: "/", device: array, fileSystem: "ext4")
+        let topology = tree.scanner.scan()
+        let root = try #require(topology.root)
+        #expect(root.layer("md0") == BlockLayer(name: "md0", mappedName: nil, kind: .raid, below: ["sda", "sdb"]))
+        #expect(root.disks == ["sda", "sdb"])
+        #expect(topology.sessions(of: root).map { $0.number } == [1, 2])
+        #expect(status(tree).text(color: false).contains("/ on md0 ← [sda (2:0:0:0) ← session1 "), "\(status(tree).text(color: false))")
+        // Both are direct sessions carrying /: each gets its recovery_tmo raised.
+        let tuner = SessionTuner(sysfs: tree.sysfs, policy: .atLeast(86400))
+        #expect([1, 2].compactMap { topology.session($0) }.map { tuner.wantedTimeout(for: $0, topology: topology) } == [.seconds(86400), .seconds(86400)])
+    }
+
     @Test("iscsi-rootd never writes a path session's recovery_tmo, nor tunes a path disk")
     func pathSessionsAndDisksAreMultipathds() throws {
         let tree = try tree(.multipathData)
