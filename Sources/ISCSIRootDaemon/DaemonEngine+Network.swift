@@ -42,7 +42,7 @@ extension DaemonEngine {
             let carries = topology.criticalUses(ofSession: session.number)
             guard !carries.isEmpty, let portal = NetworkWatch.portalAddress(session) else { return nil }
             return NetworkWatch.Input(session: session, host: session.hostNumber.flatMap(topology.host), carries: carries,
-                                      route: routeQuery.route(to: portal))
+                                      isPath: topology.isPathSession(session.number), route: routeQuery.route(to: portal))
         }
         let events = network.update(inputs, at: now)
         guard !events.isEmpty else { return }

@@ -27,10 +27,13 @@ private struct Script {
 
     var now: Moment { Moment(monotonic: .seconds(clock), wallMicroseconds: Int64(clock) * 1_000_000) }
 
+    /// Whether the session is one path of a multipath root.
+    var isPath = false
+
     mutating func judge(route: RouteLookup) -> [HealthEvent] {
         let session = topology.sessions[0]
         let input = NetworkWatch.Input(session: session, host: topology.host(2),
-                                       carries: topology.criticalUses(ofSession: 1), route: route)
+                                       carries: topology.criticalUses(ofSession: 1), isPath: isPath, route: route)
         return watch.update([input], at: now)
     }
 
@@ -127,13 +130,25 @@ struct NetworkWatchTests {
         #expect(events[0].message.contains("v0 is down (no carrier)"))
         #expect(events[2].message.contains("again") && events[2].message.contains("flapping"))
         #expect(script.watch.open[1]?.losses == 20)
-        script.clock += 29
+        script.clock += 9
         #expect(script.judge(route: healthy).isEmpty)
         script.clock += 1
         let stable = script.judge(route: healthy)
         #expect(stable.map(\.kind) == [.networkRestored])
         #expect(stable.first?.message.contains("lost 20 times in 39 s") == true)
         #expect(script.watch.open.isEmpty && script.watch.finished.first?.losses == 20)
+    }
+
+    @Test("a path of a multipath root cut off: journaled as a path, not the root's STATUS= or a critical finding")
+    func multipathPath() throws {
+        var script = try Script(topology: clientOnCapturedNetwork().topology)
+        script.isPath = true
+        _ = script.judge(route: try script.capture.route("10.0.2.2"))
+        let events = try script.step("ip link set v0 down", route: script.capture.route("10.0.2.2"))
+        #expect(events.first?.message.hasPrefix("root path session1 cannot reach 10.0.2.2:3260: v0 is down") == true)
+        #expect(script.watch.statusLine(at: script.now) == nil)
+        let record = script.watch.record(events: "rtnetlink", at: script.now)
+        #expect(record.sessions.first?.root == false && record.sessions.first?.reachable == false)
     }
 
     @Test("administratively down is said as such")
