@@ -122,3 +122,24 @@ extension String {
         _ = Array(utf8).withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
     }
 }
+
+@Suite("What a user who is not root sees")
+struct NonRootTests {
+    @Test("check by a user who cannot read the node records says unknown, never 'no node record'")
+    func nodeRecordsUnreadable() throws {
+        guard getuid() == 0, access("/usr/bin/setpriv", X_OK) == 0 else { return }
+        let tree = try FixtureTree.healthyDisklessClient()
+        try tree.writeSystemFile("etc/iscsi/nodes/iqn.2003-01.org.linux-iscsi.vmlab:tgt1/127.0.0.1,3260,1/default",
+                                 "node.startup = onboot\n", mode: 0o600)
+        chmod(tree.system.path("etc/iscsi/nodes"), 0o700)
+        chmod(tree.directory, 0o755)
+        let binary = try #require(iscsiRootdBinary)
+        let child = try ChildProcess(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", binary,
+                                      "check", "--json", "--sysfs", tree.sysfs.root, "--root", tree.system.root])
+        _ = child.waitForExit(within: .seconds(30))
+        let json = try #require(JSONValue(parsing: child.standardOutput), "\(child.standardError)")
+        let item = try #require(json["items"]?.arrayValue?.first { $0["id"] == .string("node-record") })
+        #expect(item["verdict"] == .string("unknown"))
+        #expect(item["detail"]?.stringValue?.contains("EACCES (Permission denied); run check as root") == true)
+    }
+}

@@ -128,8 +128,18 @@ public struct FileTree: Sendable, Hashable {
 
     /// Whether this process may write `relative` (effective ids, as the write would be checked).
     public func checkWritable(_ relative: String) -> Result<Void, FileError> {
+        checkAccess(relative, W_OK)
+    }
+
+    /// Whether this process may list and enter the directory `relative` (effective ids).
+    public func checkSearchable(_ relative: String) -> Result<Void, FileError> {
+        checkAccess(relative, R_OK | X_OK)
+    }
+
+    /// Whether this process may access `relative` in `mode` (`R_OK`, `W_OK`, `X_OK`; effective ids).
+    func checkAccess(_ relative: String, _ mode: Int32) -> Result<Void, FileError> {
         let absolute = path(relative)
-        if faccessat(AT_FDCWD, absolute, W_OK, AT_EACCESS) == 0 { return .success(()) }
+        if faccessat(AT_FDCWD, absolute, mode, AT_EACCESS) == 0 { return .success(()) }
         return .failure(FileError(path: absolute, errno: Errno(rawValue: errno)))
     }
 

@@ -276,7 +276,9 @@ public struct TopologyScanner: Sendable {
             }
         }
         guard devicePath.hasPrefix("/dev/") else { return nil }
+        // A name, never "." or "..": paths built from it stay under the sysfs root.
         let name = Self.lastComponent(devicePath)
+        guard !name.isEmpty, name != ".", name != ".." else { return nil }
         return sysfs.exists("class/block/\(name)") ? name : nil
     }
 

@@ -21,6 +21,8 @@ struct NodeRecordCheck {
         var findings: [CheckFinding] = []
         if let found = NodeRecord.find(in: system, target: target, address: address, port: port, tpgt: tpgt, iface: iface) {
             record = found
+        } else if let reason = NodeRecord.unreadableDatabase(in: system) {
+            return AuditItem(id: "node-record", title: title, verdict: .unknown, detail: reason)
         } else if case .success(let text) = system.read("etc/iscsi/iscsid.conf") {
             record = NodeRecord(path: "/etc/iscsi/iscsid.conf", text: text)
             findings.append(CheckFinding(.warn, "no node record for \(target) at \(address):\(port),\(tpgt) (session made by iscsistart or from iBFT?); the defaults of /etc/iscsi/iscsid.conf apply when iscsid logs in again",

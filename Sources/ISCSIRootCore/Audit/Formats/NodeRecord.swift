@@ -46,4 +46,15 @@ public struct NodeRecord: Sendable, Hashable {
         }
         return nil
     }
+
+    /// Why the node databases cannot be searched by this user (they are root's, mode 0700 or
+    /// 0600 on Debian): then "no record" would be a guess. Nil when they can (or do not exist).
+    static func unreadableDatabase(in system: FileTree) -> String? {
+        for database in databases where system.hasEntry(database) {
+            if case .failure(let error) = system.checkSearchable(database) {
+                return "cannot read \(error.path): \(error.reason); run check as root"
+            }
+        }
+        return nil
+    }
 }
