@@ -154,7 +154,8 @@ public struct TopologyScanner: Sendable {
     /// `/`, `/usr` and swap, then every other block-backed mount on one of `iscsiDisks`.
     public func scanChains(iscsiDisks: Set<String>) -> [StorageChain] {
         let mounts: [MountEntry]
-        switch system.read("proc/self/mountinfo") {
+        // A host with thousands of mounts (containers) has a mountinfo well beyond 1 MiB.
+        switch system.read("proc/self/mountinfo", limit: 64 << 20) {
         case .success(let text): mounts = MountEntry.parseMountInfo(text)
         case .failure: mounts = []
         }
