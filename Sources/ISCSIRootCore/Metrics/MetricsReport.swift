@@ -139,12 +139,7 @@ public struct MetricsReport: Sendable {
         let policy = configuration.disk
         exposition.add("iscsi_rootd_disk_info", .gauge,
                        help: "An iSCSI SCSI device: its H:C:T:L, session, vendor, model, and the multipath map it is a path of (empty: none).",
-                       devices.map { device in
-                           .init([("disk", device.displayName), ("hctl", device.hctl.description),
-                                  ("session", device.sessionNumber.map { "session\($0)" } ?? ""),
-                                  ("vendor", device.vendor.value ?? ""), ("model", device.model.value ?? ""),
-                                  ("map", device.disk.flatMap { topology.map(ofPath: $0.name)?.name } ?? "")], 1)
-                       })
+                       devices.map(diskInfo))
         exposition.add("iscsi_rootd_disk_root", .gauge, help: "1 when the disk carries /, /usr or swap.",
                        devices.map { device in
                            let critical = device.disk.map { topology.uses(ofDisk: $0.name).contains(where: \.isCritical) } ?? false
@@ -160,6 +155,16 @@ public struct MetricsReport: Sendable {
         exposition.add("iscsi_rootd_disk_stall_seconds", .gauge,
                        help: "How long requests have been in flight on the disk without a completion; 0 when I/O flows.",
                        devices.map { .init([("disk", $0.displayName)], stalled[$0.displayName] ?? 0) })
+    }
+
+    private func diskInfo(_ device: SCSIDevice) -> Exposition.Sample {
+        let session: String = device.sessionNumber.map { "session\($0)" } ?? ""
+        let map: String = device.disk.flatMap { topology.map(ofPath: $0.name)?.name } ?? ""
+        let labels: [(String, String)] = [
+            ("disk", device.displayName), ("hctl", device.hctl.description), ("session", session),
+            ("vendor", device.vendor.value ?? ""), ("model", device.model.value ?? ""), ("map", map),
+        ]
+        return Exposition.Sample(labels, 1)
     }
 
     private func addMultipath(to exposition: inout Exposition) {
