@@ -2,8 +2,8 @@
 # Builds what the e2e guest boots: kernel, initramfs and root file system image. Sourced by Tests/e2e/run.
 # Every product lands in $CACHE under a key made from what went into it, so a warm run builds nothing.
 
-HOST_PACKAGES=(qemu-system-x86 qemu-utils debootstrap busybox-static cpio tgt e2fsprogs kmod jq)
-GUEST_PACKAGES=systemd,systemd-sysv,udev,open-iscsi,kmod,iproute2,procps,util-linux
+HOST_PACKAGES=(qemu-system-x86 qemu-utils debootstrap busybox-static cpio tgt e2fsprogs kmod jq prometheus)
+GUEST_PACKAGES=systemd,systemd-sysv,udev,open-iscsi,kmod,iproute2,procps,util-linux,prometheus-node-exporter
 # The initramfs loads these (and what they depend on, found by modprobe); the root gets them plus the rest.
 INITRAMFS_MODULES=(virtio_pci virtio_net iscsi_tcp sd_mod ext4 crc32c_generic crc64_rocksoft_generic)
 GUEST_MODULES=("${INITRAMFS_MODULES[@]}" virtio_console)
@@ -151,6 +151,13 @@ install_client_services() {
 	install -D -m 0644 "$examples/50-iscsi-root.network" "$rootfs/etc/systemd/network/50-iscsi-root.network"
 	chroot "$rootfs" systemctl enable systemd-networkd.service >> "$BUILD_LOG" 2>&1 ||
 		die "systemctl enable systemd-networkd.service failed in the guest (see $BUILD_LOG)"
+	# Metrics for node_exporter's textfile collector (issue 13): the key and the example drop-in that opens
+	# exactly that directory in the unit's sandbox.
+	install -D -m 0644 "$examples/iscsi-rootd.service.d/metrics.conf" "$rootfs/etc/systemd/system/iscsi-rootd.service.d/metrics.conf"
+	mkdir -p "$rootfs/etc/iscsi-rootd.conf.d"
+	printf '[Metrics]\nTextfileDirectory=/var/lib/prometheus/node-exporter\n' > "$rootfs/etc/iscsi-rootd.conf.d/60-metrics.conf"
+	chroot "$rootfs" systemctl enable prometheus-node-exporter.service >> "$BUILD_LOG" 2>&1 ||
+		die "systemctl enable prometheus-node-exporter.service failed in the guest (see $BUILD_LOG)"
 }
 
 # E2E_BREAK=NAME breaks one feature in the image on purpose, to show that the scenario proving it fails

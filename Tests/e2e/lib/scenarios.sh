@@ -160,6 +160,7 @@ scenario_c_outage() {
 	daemon_check "$name: root stall journaled within StallThreshold + 1 s of the stop, with INFLIGHT" \
 		assert_stall_in_time "$stop_uptime"
 	daemon_check "$name: root stall cleared after the target returned" assert_stall_cleared "$guest_start"
+	fleet_after_outage "$name" "$data_session"
 	guest_logout_data || note "data logout: $GUEST_OUT"
 	daemon_check "$name: status --json overall ok again, no stall" assert_status_json
 }
@@ -249,10 +250,11 @@ scenario_f_hardening() {
 	fi
 	guest "systemctl show -p FragmentPath -p DropInPaths iscsi-rootd.service" || true
 	# /lib is /usr/lib (merged /usr); systemd names the unit under /lib.
-	if [[ $(echo "$GUEST_OUT" | paste -sd ' ') =~ ^FragmentPath=(/usr)?/lib/systemd/system/iscsi-rootd.service\ DropInPaths=$ ]]; then
-		ok "$name: the scenarios ran with the installed unit, no drop-in"
+	# The only drop-in is the example that opens the metrics directory (issue 13).
+	if [[ $(echo "$GUEST_OUT" | paste -sd ' ') =~ ^FragmentPath=(/usr)?/lib/systemd/system/iscsi-rootd.service\ DropInPaths=(/etc/systemd/system/iscsi-rootd.service.d/metrics.conf)?$ ]]; then
+		ok "$name: the scenarios ran with the installed unit, no drop-in but the example metrics.conf"
 	else
-		not_ok "$name: the scenarios ran with the installed unit, no drop-in" "$(echo "$GUEST_OUT" | paste -sd ' ')"
+		not_ok "$name: the scenarios ran with the installed unit, no drop-in but the example metrics.conf" "$(echo "$GUEST_OUT" | paste -sd ' ')"
 	fi
 }
 
