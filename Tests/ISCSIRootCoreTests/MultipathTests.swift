@@ -147,6 +147,22 @@ struct MultipathTests {
         #expect(json["root"]?["multipath"]?["paths_up"] == .int(0))
     }
 
+    @Test("a controller LUN on a path session (tgtd's LUN 0) is judged with the map, not CRITICAL on its own")
+    func controllerLUNOnAPathSession() throws {
+        let tree = try tree(.multipath)
+        let controller = try tree.addISCSILUN(session: 2, lun: 1, type: 12)
+        try tree.setPhase(.free, session: 2)
+        let report = status(tree)
+        #expect(report.overall == .warning, "\(report.findings)")
+        #expect(!report.findings.contains { $0.subject == controller.hctl || $0.subject == "session2" }, "\(report.findings)")
+        // On a direct session the same LUN stays a finding of its own.
+        let direct = try FixtureTree()
+        let session = try direct.addISCSISession(number: 1, host: 2, luns: [0])
+        let directController = try direct.addISCSILUN(session: session.number, lun: 1, type: 12)
+        try direct.setPhase(.free, session: 1)
+        #expect(status(direct).findings.contains { $0.subject == directController.hctl && $0.severity == .critical })
+    }
+
     @Test("JSON: root.multipath, storage[].multipath and sessions[].role, as documented")
     func jsonContract() throws {
         let tree = try tree(.multipathData)

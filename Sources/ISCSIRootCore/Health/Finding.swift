@@ -133,8 +133,10 @@ public struct HealthCheck: Sendable {
         func add(_ severity: Severity, _ message: String) {
             findings.append(Finding(severity, device.displayName, message, concernsRoot: isRoot))
         }
-        // A path's state is judged with its map.
+        // A path's state is judged with its map, and so is that of a LUN without a block device on a path
+        // session (tgtd's controller LUN 0): it follows the session, whose state the map already counts.
         if device.isMultipathPath { return findings }
+        if device.disk == nil, let session = device.sessionNumber, topology.isPathSession(session) { return findings }
         if case .unknown(let reason) = device.type {
             // Not tuned, since the policy goes by type: say so instead of leaving the disk out.
             add(.warning, "SCSI type unreadable (\(reason))\(carries): cannot tell whether to tune it; not tuned")
