@@ -23,7 +23,12 @@ read_daemon_journal() {
 # journal_entries SUBJECT [SINCE]: the daemon's entries with that catalog entry's MESSAGE_ID (logged at or
 # after the guest's epoch second SINCE), one compact JSON object a line.
 journal_entries() {
-	echo "$DAEMON_JOURNAL" | jq -c --arg id "$(message_id "$1")" --argjson since "${2:-0}" \
+	journal_entries_with_id "$(message_id "$1")" "${2:-0}"
+}
+
+# journal_entries_with_id MESSAGE_ID [SINCE]: the same for a MESSAGE_ID.
+journal_entries_with_id() {
+	echo "$DAEMON_JOURNAL" | jq -c --arg id "$1" --argjson since "${2:-0}" \
 		'select(.MESSAGE_ID == $id and (.__REALTIME_TIMESTAMP | tonumber) >= $since * 1000000)' 2> /dev/null || true
 }
 
