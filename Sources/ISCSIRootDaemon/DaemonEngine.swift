@@ -133,8 +133,7 @@ struct DaemonEngine {
     /// problem becomes a journal entry and counts in STATUS=.
     mutating func audit(at now: Moment) {
         let systemd = options.system.root.isEmpty ? SystemdManager.ask(about: BootChainAudit.unitNames) : nil
-        let items = BootChainAudit(system: options.system, topology: topology, expectedTimeout: configuration.disk.timeout,
-                                   expectedScheduler: configuration.disk.scheduler,
+        let items = BootChainAudit(system: options.system, topology: topology, policy: configuration.disk,
                                    portalRoute: routeQuery == nil ? nil : network.portalRoute(for: topology),
                                    systemd: systemd).run()
         let report = AuditReport(items: items)

@@ -32,8 +32,7 @@ struct CheckCommand: ParsableCommand {
             portalRoute = query.portalRoute(to: portal)
         }
         let audit = BootChainAudit(system: paths.systemTree, topology: topology,
-                                   expectedTimeout: configuration.disk.timeout,
-                                   expectedScheduler: configuration.disk.scheduler, portalRoute: portalRoute,
+                                   policy: configuration.disk, portalRoute: portalRoute,
                                    systemd: systemd)
         let report = AuditReport(items: audit.run())
         try writeOutput(output.json ? report.json.serialized(pretty: true) + "\n" : report.text)

@@ -131,8 +131,7 @@ import Testing
 
     static func audit(_ files: [String: String?], enabled: Bool = true, topology: Topology = topology(),
                       portalRoute: PortalRoute? = nil) throws -> [AuditItem] {
-        BootChainAudit(system: try system(files, enabled: enabled), topology: topology, expectedTimeout: 90,
-                       expectedScheduler: "none", portalRoute: portalRoute).run()
+        BootChainAudit(system: try system(files, enabled: enabled), topology: topology, policy: DiskPolicy(), portalRoute: portalRoute).run()
     }
 
     /// The good files with some replaced (nil removes one).

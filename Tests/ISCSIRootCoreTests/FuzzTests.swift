@@ -187,8 +187,7 @@ struct FuzzTests {
                 let path = random.pick(Array(files.keys).sorted())
                 let text = Mutator.mutate(files[path]!, &random)
                 try text.write(toFile: system.path(path), atomically: false, encoding: .utf8)
-                let items = BootChainAudit(system: system, topology: AuditTests.topology(), expectedTimeout: 90,
-                                           expectedScheduler: "none").run()
+                let items = BootChainAudit(system: system, topology: AuditTests.topology(), policy: DiskPolicy()).run()
                 let report = AuditReport(items: items)
                 #expect(JSONValue(parsing: report.json.serialized(pretty: true)) != nil)
                 #expect(Self.noRawControls(report.text))
@@ -254,8 +253,7 @@ struct FuzzTests {
             let report = StatusReport(topology: topology, configuration: Configuration())
             #expect(JSONValue(parsing: report.json.serialized(pretty: true)) != nil, "tree case \(index)")
             #expect(Self.noRawControls(report.text(color: false)), "tree case \(index)")
-            let audit = AuditReport(items: BootChainAudit(system: tree.system, topology: topology, expectedTimeout: 90,
-                                                          expectedScheduler: "none").run())
+            let audit = AuditReport(items: BootChainAudit(system: tree.system, topology: topology, policy: DiskPolicy()).run())
             #expect(Self.noRawControls(audit.text), "tree case \(index)")
             let line = StatusLine.compose(topology: topology, configuration: Configuration(), episodes: [], stalls: [],
                                           damage: [], at: Moment(monotonic: .seconds(1), wallMicroseconds: 1))

@@ -175,7 +175,7 @@ struct TruthTests {
     }
 
     func rootItem(_ tree: FixtureTree) -> AuditItem? {
-        BootChainAudit(system: tree.system, topology: tree.scanner.scan(), expectedTimeout: 90, expectedScheduler: "none")
+        BootChainAudit(system: tree.system, topology: tree.scanner.scan(), policy: DiskPolicy())
             .run().first { $0.id == "root" }
     }
 

@@ -78,7 +78,7 @@ import Testing
     }
 
     static func audit(_ tree: FixtureTree) -> [AuditItem] {
-        BootChainAudit(system: tree.system, topology: tree.scanner.scan(), expectedTimeout: 90, expectedScheduler: "none").run()
+        BootChainAudit(system: tree.system, topology: tree.scanner.scan(), policy: DiskPolicy()).run()
     }
 
     static func items(_ id: String, _ items: [AuditItem]) -> [AuditItem] { items.filter { $0.id == id } }

@@ -18,7 +18,7 @@ import Testing
 
     static func audit(_ files: [String: String?], enabled: Bool = true, systemd: SystemdAnswers? = nil) throws -> [AuditItem] {
         BootChainAudit(system: try AuditTests.system(files, enabled: enabled), topology: AuditTests.topology(),
-                       expectedTimeout: 90, expectedScheduler: "none", systemd: systemd).run()
+                       policy: DiskPolicy(), systemd: systemd).run()
     }
 
     @Test func anInstallUnderUsrLocalPasses() throws {

@@ -4,8 +4,8 @@
 public struct BootChainAudit: Sendable {
     public let system: FileTree
     public let topology: Topology
-    public let expectedTimeout: Int
-    public let expectedScheduler: String
+    /// The `[Disk]` settings: which devices are tuned, and to what.
+    public let policy: DiskPolicy
     /// The kernel's own answer for the portal (RTM_GETROUTE, policy rules included), when the caller
     /// could ask; nil falls back to the main table in `proc/net/route`.
     public let portalRoute: PortalRoute?
@@ -16,14 +16,13 @@ public struct BootChainAudit: Sendable {
                                    "multipathd.service", "multipathd-queueing.service"]
 
     /// `system` is the root holding /etc, /usr, /run and /proc (`/` in production);
-    /// `expectedTimeout` and `expectedScheduler` are the `[Disk]` settings the disks should have;
+    /// `policy` the `[Disk]` settings (which devices it tunes and what they should have);
     /// `systemd` what the running systemd said about `unitNames` (nil: read the unit files under `system`).
-    public init(system: FileTree, topology: Topology, expectedTimeout: Int, expectedScheduler: String,
+    public init(system: FileTree, topology: Topology, policy: DiskPolicy,
                 portalRoute: PortalRoute? = nil, systemd: SystemdAnswers? = nil) {
         self.system = system
         self.topology = topology
-        self.expectedTimeout = expectedTimeout
-        self.expectedScheduler = expectedScheduler
+        self.policy = policy
         self.portalRoute = portalRoute
         self.systemd = systemd
     }
@@ -44,8 +43,7 @@ public struct BootChainAudit: Sendable {
             NetworkCheck(system: system, session: session, host: session.hostNumber.flatMap(topology.host),
                          kernelRoute: portalRoute).item,
         ] + initramfsItems(session, layout: layout) + sessionItems(first: session) + [
-            DiskTuningCheck(topology: topology, expectedTimeout: expectedTimeout,
-                            expectedScheduler: expectedScheduler).item,
+            DiskTuningCheck(topology: topology, policy: policy).item,
             SwapCheck(topology: topology).item,
             ServiceEnabledCheck(units: units).item,
         ]

@@ -1,16 +1,19 @@
-/// Every iSCSI disk has the SCSI command timeout and I/O scheduler of the `[Disk]` settings.
+/// Every iSCSI device the `[Disk]` policy tunes (`DiskPolicy.applies`: its types, no multipath
+/// path) has the policy's SCSI command timeout and I/O scheduler.
 struct DiskTuningCheck {
     let topology: Topology
-    let expectedTimeout: Int
-    let expectedScheduler: String
+    let policy: DiskPolicy
+    var expectedTimeout: Int { policy.timeout }
+    var expectedScheduler: String { policy.scheduler }
 
     var item: AuditItem {
         let title = "iSCSI disks tuned"
-        // Multipath paths are left to multipathd and udev (see DiskPolicy.applies).
-        let disks = topology.iscsiDevices.filter { $0.disk != nil && !$0.isMultipathPath }
+        let disks = topology.iscsiDevices.filter(policy.applies(to:))
         guard !disks.isEmpty || topology.iscsiDevices.isEmpty else {
-            return AuditItem(id: "disks", title: title, verdict: .ok,
-                             detail: "every iSCSI disk is a multipath path: their timeout and scheduler are left to multipathd and udev")
+            let detail = topology.iscsiDevices.contains(where: \.isMultipathPath)
+                ? "every iSCSI disk is a multipath path: their timeout and scheduler are left to multipathd and udev"
+                : "no iSCSI device is of a type the [Disk] policy tunes"
+            return AuditItem(id: "disks", title: title, verdict: .ok, detail: detail)
         }
         var findings: [CheckFinding] = []
         for device in disks {
