@@ -203,7 +203,7 @@ public struct StatusReport: Sendable {
                 let policy = configuration.disk
                 let uses = device.disk.map { topology.uses(ofDisk: $0.name) } ?? []
                 table.append([
-                    device.displayName, device.hctl.description, device.type.value.map(Self.typeName) ?? "?",
+                    device.displayName, device.hctl.description, device.type.value.map(SCSIPeripheralType.name) ?? "?",
                     device.state.value?.description ?? "unknown",
                     device.timeout.value.map { "\($0) s" } ?? "?",
                     device.disk.map { $0.scheduler.value?.selected ?? "?" } ?? "-",
@@ -220,7 +220,7 @@ public struct StatusReport: Sendable {
         if !others.isEmpty {
             lines.append("")
             lines.append("Not iSCSI, never touched: " + others.map { device in
-                "\(device.disk.map { "\($0.name) " } ?? "")\(device.hctl) \(device.type.value.map(Self.typeName) ?? "?")"
+                "\(device.disk.map { "\($0.name) " } ?? "")\(device.hctl) \(device.type.value.map(SCSIPeripheralType.name) ?? "?")"
             }.joined(separator: ", "))
         }
         if !findings.isEmpty {
@@ -251,8 +251,9 @@ public struct StatusReport: Sendable {
     var summary: String {
         if let reason = topology.unreadable { return reason }
         let sessions = topology.sessions.count
-        let disks = topology.iscsiDevices
-        let tunable = disks.filter(configuration.disk.applies)
+        let devices = topology.iscsiDevices
+        let disks = devices.filter(\.isDisk)
+        let tunable = devices.filter(configuration.disk.applies)
         let tuned = tunable.filter(configuration.disk.isTuned).count
         let rootText: String
         if let root = topology.root {
@@ -327,16 +328,6 @@ public struct StatusReport: Sendable {
                 + "\(topology.isPathSession(session.number) ? "multipath path" : "root") settings: \(meetsRecommendation(session) ? "met" : "not met")"
                 + (uses.isEmpty ? "" : "  carries \(uses.map(\.description).joined(separator: ", "))"),
         ]
-    }
-
-    static func typeName(_ type: Int) -> String {
-        switch type {
-        case 0: "disk"
-        case 5: "cd/dvd"
-        case 7: "optical"
-        case 14: "rbc"
-        default: "type \(type)"
-        }
     }
 
     /// Left-aligned columns separated by two spaces (or `separator`).
