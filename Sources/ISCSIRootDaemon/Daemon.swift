@@ -137,7 +137,7 @@ public enum Daemon {
         let memory = ProcessHygiene.memoryUsage()
         if let memory { engine.noteMemory(memory) }
         let memoryText = memory.map { "; \($0.lockedKiB / 1024) MiB locked" } ?? ""
-        engine.emit(HealthEvent(.started, "iscsi-rootd started: \(deviceEvents), \(sessionEvents); \(engine.statusLine)\(memoryText)",
+        engine.emit(HealthEvent(.started, "iscsi-rootd started (version \(ISCSIRootVersion.current)): \(deviceEvents), \(sessionEvents); \(engine.statusLine)\(memoryText)",
                                 fields: [:], at: .now))
         engine.writeState(at: .now)
         _ = notifier.ready(status: engine.statusLine)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import ISCSIRootCore
 import ISCSIRootDaemon
 
 /// `iscsi-rootd`: keeps a diskless client whose root file system is on iSCSI alive.
@@ -13,6 +14,7 @@ struct IscsiRootd: AsyncParsableCommand {
             recovery in sysfs, and reports what it sees.
             Exit codes: 0 OK, 1 WARNING or a setting failed, 2 CRITICAL or a usage/config error, 3 UNKNOWN.
             """,
+        version: ISCSIRootVersion.current,
         subcommands: [StatusCommand.self, ApplyCommand.self, CheckCommand.self, RunCommand.self, CatalogCommand.self]
     )
 

@@ -32,6 +32,7 @@ public struct ApplyReport: Sendable {
 
     public var json: JSONValue {
         .object([
+            ("version", .string(ISCSIRootVersion.current)),
             ("ok", .bool(!anyFailed)),
             ("results", .array(outcomes.map { outcome in
                 var members: [(String, JSONValue)] = [

@@ -33,6 +33,7 @@ public struct AuditReport: Sendable {
 
     public var json: JSONValue {
         .object([
+            ("version", .string(ISCSIRootVersion.current)),
             ("overall", .string(worst.description)),
             ("items", .array(items.map { item in
                 .object([

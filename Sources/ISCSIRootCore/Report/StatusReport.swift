@@ -39,6 +39,7 @@ public struct StatusReport: Sendable {
 
     public var json: JSONValue {
         var members: [(String, JSONValue)] = [
+            ("version", .string(ISCSIRootVersion.current)),
             ("overall", .string(overall.jsonName)),
             ("root", rootJSON),
             ("sessions", .array(topology.sessions.map(sessionJSON))),
