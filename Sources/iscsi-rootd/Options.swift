@@ -66,3 +66,10 @@ struct OutputOptions: ParsableArguments {
     @Flag(name: .long, help: "Print JSON instead of text.")
     var json = false
 }
+
+extension ColorMode: ExpressibleByArgument {}
+
+/// The value of environment variable `name`, nil when unset.
+func environmentValue(_ name: String) -> String? {
+    getenv(name).map { String(cString: $0) }
+}

@@ -21,6 +21,10 @@ struct StatusCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the metrics in the Prometheus text format, as the daemon exports them.")
     var prometheus = false
 
+    @Option(name: .long, help: ArgumentHelp("Colour the text: auto (on a terminal, unless NO_COLOR is set), always or never.",
+                                            valueName: "when"))
+    var color = ColorMode.auto
+
     func validate() throws {
         if prometheus && output.json { throw ValidationError("--prometheus and --json exclude each other") }
     }
@@ -34,7 +38,7 @@ struct StatusCommand: ParsableCommand {
             return
         }
         let report = StatusReport(topology: paths.scanner().scan(), configuration: configuration, daemon: daemon)
-        try writeOutput(output.json ? report.json.serialized(pretty: true) + "\n" : report.text(color: standardOutputIsTerminal))
+        try writeOutput(output.json ? report.json.serialized(pretty: true) + "\n" : report.text(color: color.enabled(terminal: standardOutputIsTerminal, noColor: environmentValue("NO_COLOR"))))
         if report.overall != .ok { throw ExitCode(Int32(report.overall.rawValue)) }
     }
 }
