@@ -5,14 +5,15 @@ struct FstabEntry: Sendable, Hashable {
     let fileSystem: String
     let options: [String]
 
-    /// Parses /etc/fstab; comments, blank and short lines are skipped.
+    /// Parses /etc/fstab; comments, blank and short lines are skipped. A space, tab or backslash
+    /// within a field is written as an octal escape (`\040`), as in mountinfo, and decoded.
     static func parse(_ text: String) -> [FstabEntry] {
         text.textLines.compactMap { line in
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard fields.count >= 3, !fields[0].hasPrefix("#") else { return nil }
-            let options = fields.count > 3 ? fields[3].split(separator: ",").map(String.init) : ["defaults"]
-            return FstabEntry(source: String(fields[0]), mountPoint: String(fields[1]),
-                              fileSystem: String(fields[2]), options: options)
+            let options = fields.count > 3 ? fields[3].split(separator: ",").map(unescapeOctal) : ["defaults"]
+            return FstabEntry(source: unescapeOctal(fields[0]), mountPoint: unescapeOctal(fields[1]),
+                              fileSystem: unescapeOctal(fields[2]), options: options)
         }
     }
 }
