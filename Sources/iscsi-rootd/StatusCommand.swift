@@ -21,12 +21,17 @@ struct StatusCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the metrics in the Prometheus text format, as the daemon exports them.")
     var prometheus = false
 
+    @Flag(name: .long, help: "Print one monitoring-plugin line with performance data (Nagios, Icinga).")
+    var nagios = false
+
     @Option(name: .long, help: ArgumentHelp("Colour the text: auto (on a terminal, unless NO_COLOR is set), always or never.",
                                             valueName: "when"))
     var color = ColorMode.auto
 
     func validate() throws {
-        if prometheus && output.json { throw ValidationError("--prometheus and --json exclude each other") }
+        if [prometheus, output.json, nagios].filter({ $0 }).count > 1 {
+            throw ValidationError("--json, --prometheus and --nagios exclude each other")
+        }
     }
 
     func run() throws {
@@ -38,7 +43,7 @@ struct StatusCommand: ParsableCommand {
             return
         }
         let report = StatusReport(topology: paths.scanner().scan(), configuration: configuration, daemon: daemon)
-        try writeOutput(output.json ? report.json.serialized(pretty: true) + "\n" : report.text(color: color.enabled(terminal: standardOutputIsTerminal, noColor: environmentValue("NO_COLOR"))))
+        try writeOutput(nagios ? report.nagiosLine : output.json ? report.json.serialized(pretty: true) + "\n" : report.text(color: color.enabled(terminal: standardOutputIsTerminal, noColor: environmentValue("NO_COLOR"))))
         if report.overall != .ok { throw ExitCode(Int32(report.overall.rawValue)) }
     }
 }

@@ -85,6 +85,6 @@ struct MetricsExportTests {
     @Test func prometheusAndJSONExcludeEachOther() throws {
         let result = try runIscsiRootd(["status", "--prometheus", "--json"])
         #expect(result.status == 2)
-        #expect(result.standardError.contains("--prometheus and --json exclude each other"))
+        #expect(result.standardError.contains("--json, --prometheus and --nagios exclude each other"))
     }
 }
