@@ -248,6 +248,14 @@ scenario_f_hardening() {
 	else
 		not_ok "$name: systemd-analyze security exposure <= 2.0" "${exposure:-$(echo "$GUEST_OUT" | tail -n 2)}"
 	fi
+	# The capability set the daemon runs with (docs/security.md): CAP_NET_ADMIN (12), CAP_SYS_RESOURCE (24),
+	# CAP_SYSLOG (34), nothing else, effective and bounding.
+	guest "grep -E '^Cap(Eff|Bnd):' /proc/\$(systemctl show -p MainPID --value iscsi-rootd.service)/status" || true
+	if [[ $(echo "$GUEST_OUT" | tr -s ' \t' ' ' | paste -sd ' ') == "CapEff: 0000000401001000 CapBnd: 0000000401001000" ]]; then
+		ok "$name: the daemon runs with CAP_NET_ADMIN CAP_SYS_RESOURCE CAP_SYSLOG only"
+	else
+		not_ok "$name: the daemon runs with CAP_NET_ADMIN CAP_SYS_RESOURCE CAP_SYSLOG only" "$(echo "$GUEST_OUT" | paste -sd ' ')"
+	fi
 	guest "systemctl show -p FragmentPath -p DropInPaths iscsi-rootd.service" || true
 	# /lib is /usr/lib (merged /usr); systemd names the unit under /lib.
 	# The only drop-in is the example that opens the metrics directory (issue 13).
