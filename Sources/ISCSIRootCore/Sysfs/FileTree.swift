@@ -14,11 +14,19 @@ public struct FileTree: Sendable, Hashable {
     /// The absolute root directory, without a trailing slash (empty for `/`).
     public let root: String
 
+    /// The root with its symbolic links resolved, taken once when it exists (`resolve` compares
+    /// every path with it); nil while it does not exist.
+    private let canonicalRoot: String?
+
     public init(root: String) {
         var trimmed = root
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
         self.root = trimmed
+        canonicalRoot = Self.canonical(trimmed)
     }
+
+    public static func == (a: FileTree, b: FileTree) -> Bool { a.root == b.root }
+    public func hash(into hasher: inout Hasher) { hasher.combine(root) }
 
     /// The whole file system: `path` of an absolute path is itself. For files named on the
     /// command line (`--config`, `--state-dir`), which the command makes absolute first.
@@ -62,21 +70,35 @@ public struct FileTree: Sendable, Hashable {
         }
         let tooLarge = FileError(path: absolute, errno: .fileTooLarge, detail: "larger than \(Self.sizeText(limit))")
         if Int(info.st_size) > limit { return .failure(tooLarge) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return .failure(FileError(path: absolute, errno: Errno(rawValue: errno)))
+        // Into an uninitialized buffer, and the text made from it directly: a tuner reads a dozen
+        // attributes a disk, each fitting one read.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.chunkSize) { chunk -> Result<String, FileError> in
+            var bytes: [UInt8] = []
+            while true {
+                let count = Glibc.read(fd, chunk.baseAddress, chunk.count)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    return .failure(FileError(path: absolute, errno: Errno(rawValue: errno)))
+                }
+                // A regular file's read that does not fill the buffer reached the end (sysfs and procfs
+                // files too: they give all they have up to the size asked), so the usual attribute costs
+                // one read, not a second one returning 0.
+                if bytes.isEmpty && count < chunk.count {
+                    if count > limit { return .failure(tooLarge) }
+                    let end = count > 0 && chunk[count - 1] == UInt8(ascii: "\n") ? count - 1 : count
+                    return .success(String(decoding: UnsafeBufferPointer(rebasing: chunk[0..<end]), as: UTF8.self))
+                }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[0..<count]))
+                if bytes.count > limit { return .failure(tooLarge) }
+                if count < chunk.count { break }
             }
-            if count == 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-            if bytes.count > limit { return .failure(tooLarge) }
+            if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
+            return .success(String(decoding: bytes, as: UTF8.self))
         }
-        if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
-        return .success(String(decoding: bytes, as: UTF8.self))
     }
+
+    /// What one `read(2)` asks for.
+    static let chunkSize = 4096
 
     /// Whether `absolute` itself is a symbolic link (not followed).
     static func isSymbolicLink(_ absolute: String) -> Bool {
@@ -172,13 +194,47 @@ public struct FileTree: Sendable, Hashable {
         return String(absolute.dropFirst(canonicalRoot.count))
     }
 
+    /// Where the sysfs link at `relative` (in a directory that is no link itself, e.g. `class/…`)
+    /// leads, relative to the root and starting with `/`, in one `readlink(2)` where `resolve`'s
+    /// realpath costs one per component: the kernel makes its links relative paths to kobject
+    /// directories, which are never links (kernfs_get_target_path), so only the target's `..` need
+    /// applying. Nil when `relative` is no link, its target is absolute, or it leads above the root.
+    public func kernelLinkTarget(_ relative: String) -> String? {
+        let bytes = [UInt8](unsafeUninitializedCapacity: 4096) { buffer, count in
+            let length = buffer.withMemoryRebound(to: CChar.self) { readlink(path(relative), $0.baseAddress!, $0.count) }
+            count = length > 0 && length < buffer.count ? length : 0
+        }
+        // On bytes: splitting a String into Characters costs tens of thousands of instructions a path.
+        let slash = UInt8(ascii: "/")
+        guard let first = bytes.first, first != slash else { return nil }
+        var components = Array(relative.utf8).split(separator: slash).dropLast()
+        for part in bytes.split(separator: slash) {
+            if part.elementsEqual("..".utf8) {
+                guard !components.isEmpty else { return nil }
+                components.removeLast()
+            } else if !part.elementsEqual(".".utf8) {
+                components.append(part)
+            }
+        }
+        var result: [UInt8] = components.isEmpty ? [slash] : []
+        for component in components {
+            result.append(slash)
+            result.append(contentsOf: component)
+        }
+        return String(decoding: result, as: UTF8.self)
+    }
+
     /// Whether `relative` exists (following links).
     public func exists(_ relative: String) -> Bool {
         access(path(relative), F_OK) == 0
     }
 
     private var canonicalRootPath: String {
-        guard !root.isEmpty, let resolved = realpath(root, nil) else { return root }
+        canonicalRoot ?? Self.canonical(root) ?? root
+    }
+
+    private static func canonical(_ root: String) -> String? {
+        guard !root.isEmpty, let resolved = realpath(root, nil) else { return root.isEmpty ? "" : nil }
         defer { free(resolved) }
         let value = String(cString: resolved)
         return value == "/" ? "" : value

@@ -59,9 +59,16 @@ extension StringProtocol {
 
     /// The text without leading and trailing spaces, tabs, newlines and NULs.
     public var trimmingWhitespace: String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\0" }
-        guard let first = firstIndex(where: { !isSpace($0) }),
-              let last = lastIndex(where: { !isSpace($0) }) else { return "" }
+        // On the UTF-8 bytes: the characters trimmed are ASCII, so byte indices fall on characters.
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || $0 == 0 }
+        let bytes = utf8
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }) else { return "" }
+        var last = first
+        var index = first
+        while index != bytes.endIndex {
+            if !isSpace(bytes[index]) { last = index }
+            index = bytes.index(after: index)
+        }
         return String(self[first...last])
     }
 }

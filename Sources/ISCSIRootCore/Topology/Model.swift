@@ -173,20 +173,21 @@ public struct Scheduler: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses the `queue/scheduler` file; a lone name without brackets (`none`) is the selected one.
     public init?(sysfs text: String) {
-        let names = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        // On the UTF-8 bytes (brackets and blanks are ASCII): a tuner parses this file three times a disk.
+        let names = text.utf8.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })
         guard !names.isEmpty else { return nil }
         var selected: String?
         var available: [String] = []
         for name in names {
-            if name.hasPrefix("[") && name.hasSuffix("]") && name.count > 2 {
-                let inner = String(name.dropFirst().dropLast())
+            if name.first == UInt8(ascii: "["), name.last == UInt8(ascii: "]"), name.count > 2 {
+                let inner = String(decoding: name.dropFirst().dropLast(), as: UTF8.self)
                 guard selected == nil else { return nil }
                 selected = inner
                 available.append(inner)
-            } else if name.contains("[") || name.contains("]") {
+            } else if name.contains(UInt8(ascii: "[")) || name.contains(UInt8(ascii: "]")) {
                 return nil
             } else {
-                available.append(String(name))
+                available.append(String(decoding: name, as: UTF8.self))
             }
         }
         if selected == nil && available.count == 1 { selected = available[0] }

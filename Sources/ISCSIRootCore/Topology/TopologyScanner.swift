@@ -97,8 +97,11 @@ public struct TopologyScanner: Sendable {
 
     /// One SCSI device, or nil when it vanished.
     public func readDevice(hctl: HCTL, iscsiSessions: Set<Int>) -> SCSIDevice? {
-        let dir = "class/scsi_device/\(hctl)/device"
-        guard let devpath = sysfs.resolve(dir) else { return nil }
+        // `class/scsi_device/H:C:T:L` → `…/H:C:T:L/scsi_device/H:C:T:L`: one readlink, not one per component.
+        guard let devpath = sysfs.kernelLinkTarget("class/scsi_device/\(hctl)").map({ Self.parent(Self.parent($0)) })
+                .flatMap({ sysfs.exists("\($0)/scsi_device/\(hctl)") ? $0 : nil })
+                ?? sysfs.resolve("class/scsi_device/\(hctl)/device") else { return nil }
+        let dir = devpath
         let sessionNumber = devpath.split(separator: "/").lazy
             .compactMap { Self.number(after: "session", in: $0) }
             .first { iscsiSessions.contains($0) }
