@@ -110,7 +110,7 @@ build_project() {
 	mkdir -p "$PROJECT_SOURCE"
 	git -C "$PROJECT_DIR" archive HEAD | tar -x -C "$PROJECT_SOURCE" || die "git archive HEAD of $PROJECT_DIR failed"
 	note "make install of iscsi-rootd $(git -C "$PROJECT_DIR" rev-parse --short HEAD) (swift build release, static runtime)"
-	timeout 1200 make -C "$PROJECT_SOURCE" install DESTDIR="$PROJECT_DEST" PREFIX=/usr \
+	timeout 1200 make -C "$PROJECT_SOURCE" install install-initcpio DESTDIR="$PROJECT_DEST" PREFIX=/usr \
 		SCRATCH="$PROJECT_DIR/.build-e2e" >> "$BUILD_LOG" 2>&1 || die "make install failed (see $BUILD_LOG)"
 	[[ -x $PROJECT_DEST/usr/bin/iscsi-rootd ]] || die "make install put no /usr/bin/iscsi-rootd"
 }
@@ -261,13 +261,14 @@ build_image() {
 }
 
 # build_guest_image NAME BASE SETUP: a guest image from the root file system BASE, set up for its boot by the
-# function SETUP ROOTFS, with the GUEST_MODULES, INITRAMFS_MODULES and INITRAMFS_PROGRAMS in force; keyed by
-# every input and cached as $CACHE/NAME-KEY (an older NAME-* is removed); sets GUEST_IMAGE_DIR.
+# function SETUP ROOTFS, with the GUEST_MODULES, INITRAMFS_MODULES and INITRAMFS_PROGRAMS in force and its
+# initramfs made by INITRAMFS_BUILDER ROOTFS OUTPUT (default build_initramfs); keyed by every input and cached
+# as $CACHE/NAME-KEY (an older NAME-* is removed); sets GUEST_IMAGE_DIR.
 build_guest_image() {
-	local name=$1 base=$2 setup=$3 key stage
+	local name=$1 base=$2 setup=$3 builder=${INITRAMFS_BUILDER:-build_initramfs} key stage
 	key=$( {
 		(cd "$E2E_DIR" && find run lib guest -type f | LC_ALL=C sort | xargs sha256sum)
-		echo "base $base kernel $KERNEL_DEB initiator $INITIATOR break ${E2E_BREAK:-} setup $setup"
+		echo "base $base kernel $KERNEL_DEB initiator $INITIATOR break ${E2E_BREAK:-} setup $setup initramfs $builder"
 		echo "modules ${GUEST_MODULES[*]} initramfs ${INITRAMFS_MODULES[*]} programs ${INITRAMFS_PROGRAMS[*]}"
 		sha256sum /bin/busybox
 		project_files
@@ -288,7 +289,7 @@ build_guest_image() {
 	install_project_into "$stage/root"
 	"$setup" "$stage/root"
 	break_feature "$stage/root"
-	build_initramfs "$stage/root" "$stage/initrd.img"
+	"$builder" "$stage/root" "$stage/initrd.img"
 	mke2fs -q -t ext4 -d "$stage/root" -L root "$stage/root.img" "$IMAGE_SIZE" >> "$BUILD_LOG" 2>&1 ||
 		die "mke2fs -d failed (see $BUILD_LOG)"
 	cp "$KERNEL_DIR/boot/vmlinuz-$KERNEL_VERSION" "$stage/vmlinuz"

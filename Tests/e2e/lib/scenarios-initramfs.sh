@@ -1,0 +1,86 @@
+# shellcheck shell=bash
+# Short boots of the diskless client through the project's mkinitcpio hook (lib/build-initramfs.sh):
+# the essential a-boot assertions, the login's settings as the kernel runs them, and `check` naming the
+# generator. Sourced by Tests/e2e/run.
+
+SCENARIOS+=(i-mkinitcpio i-mkinitcpio-dhcp)
+SCENARIO_BOOT["i-mkinitcpio"]=mkinitcpio_static
+SCENARIO_BOOT["i-mkinitcpio-dhcp"]=mkinitcpio_dhcp
+
+# i-mkinitcpio: the project's hook with static ip=, the target refusing logins for TARGET_DOWN_SECONDS.
+scenario_i_mkinitcpio() {
+	local name=i-mkinitcpio attempts
+	assert_initramfs_boot "$name" '^mkinitcpio \(busybox init'
+	attempts=$(tr -d '\r' < "$RUN_DIR/console.log" | sed -n 's/.*iscsi: logged in after \([0-9]*\) attempt.*/\1/p' | tail -n 1)
+	if [[ $attempts =~ ^[0-9]+$ ]] && ((attempts > 1)) && grep -q 'iscsi: login to .* failed (attempt 1)' "$RUN_DIR/console.log"; then
+		note "the hook logged in after $attempts attempts ($(paste -sd ', ' "$RUN_DIR/target-down.log" 2> /dev/null))"
+		ok "$name: the hook retries while the target refuses logins, then logs in"
+	else
+		not_ok "$name: the hook retries while the target refuses logins, then logs in" "attempts '${attempts}'; console: $(grep -a 'iscsi:' "$RUN_DIR/console.log" | tail -n 3)"
+	fi
+	if grep -aEq 'sda +[0-9:]+ +session[0-9]+ +timeout +changed 30 -> 90' "$RUN_DIR/console.log"; then
+		ok "$name: run_latehook tuned sda with iscsi-rootd apply before switch_root"
+	else
+		not_ok "$name: run_latehook tuned sda with iscsi-rootd apply before switch_root" "no 'timeout changed 30 -> 90' line on the console"
+	fi
+}
+
+# i-mkinitcpio-dhcp: the same image, no ip=: the hook runs DHCP on eth0.
+scenario_i_mkinitcpio_dhcp() {
+	local name=i-mkinitcpio-dhcp
+	assert_initramfs_boot "$name" '^mkinitcpio \(busybox init'
+	if grep -aq 'iscsi: configuring eth0 by DHCP' "$RUN_DIR/console.log"; then
+		ok "$name: the hook configured eth0 by DHCP"
+	else
+		not_ok "$name: the hook configured eth0 by DHCP" "$(grep -a 'iscsi:' "$RUN_DIR/console.log" | head -n 3)"
+	fi
+}
+
+# assert_initramfs_boot NAME GENERATOR_REGEX: / is sda of a LOGGED_IN session to the root target, systemd is up
+# with no failed unit, the daemon runs and tuned sda; the session has NOPs 0/0 and recovery_tmo 86400 from the
+# login itself (the daemon did not have to raise it); check has no fail, its initramfs item is ok and names
+# the generator, and its units came from systemd over sd-bus.
+assert_initramfs_boot() {
+	local name=$1 generator=$2 session timers
+	if guest "findmnt -n -o SOURCE,FSTYPE,OPTIONS /" && [[ $GUEST_OUT =~ ^/dev/sda\ +ext4\ +rw, ]]; then
+		ok "$name: / is /dev/sda, ext4, read-write"
+	else
+		not_ok "$name: / is /dev/sda, ext4, read-write" "findmnt /: $GUEST_OUT"
+	fi
+	assert_root_session_logged_in "$name: the root session to $ROOT_IQN is LOGGED_IN"
+	session=$GUEST_SESSION
+	if guest "systemctl is-system-running --wait" && [[ $GUEST_OUT == running ]]; then
+		ok "$name: systemd is running with no failed unit"
+	else
+		guest "systemctl list-units --failed --plain --no-legend" || true
+		not_ok "$name: systemd is running with no failed unit" "failed: $(echo "$GUEST_OUT" | awk '{ print $1 }' | paste -sd ' ')"
+	fi
+	daemon_check "$name: iscsi-rootd.service active after READY=1" assert_daemon_ready
+	daemon_check "$name: root disk device/timeout 90" assert_root_disk_timeout
+	# shellcheck disable=SC2016 # expanded by the guest's shell
+	guest "cat /sys/class/iscsi_session/$session/recovery_tmo; for c in /sys/class/iscsi_session/$session/device/connection*/iscsi_connection/*; do cat \$c/ping_tmo \$c/recv_tmo; done" || true
+	timers=$(echo "$GUEST_OUT" | paste -sd ' ')
+	read_daemon_journal
+	if [[ $timers == "86400 0 0" && $(journal_count "recovery_tmo of a root session raised") == 0 ]]; then
+		ok "$name: the login set NOPs 0/0 and recovery_tmo 86400 (the daemon raised nothing)"
+	else
+		not_ok "$name: the login set NOPs 0/0 and recovery_tmo 86400 (the daemon raised nothing)" \
+			"recovery_tmo ping_tmo recv_tmo: $timers; raised by the daemon: $(journal_count "recovery_tmo of a root session raised")"
+	fi
+	daemon_check "$name: check has no fail; initramfs ok for this generator; units from systemd" assert_check_initramfs "$generator"
+}
+
+# assert_check_initramfs NAME GENERATOR_REGEX
+assert_check_initramfs() {
+	local status=0 fails initramfs service
+	guest "iscsi-rootd check --json" || status=$?
+	fails=$(echo "$GUEST_OUT" | jq -r '.items[] | select(.verdict == "fail") | "\(.id): \(.detail)"' 2> /dev/null | paste -sd ';')
+	initramfs=$(echo "$GUEST_OUT" | jq -r '.items[] | select(.id == "initramfs") | "\(.verdict) \(.detail)"' 2> /dev/null)
+	service=$(echo "$GUEST_OUT" | jq -r '.items[] | select(.id == "service") | .detail' 2> /dev/null)
+	note "check initramfs: $initramfs"
+	if ((status < 2)) && [[ -z $fails && $initramfs =~ ^ok\ ${2#^} && $service == *"systemd says UnitFileState=enabled"* ]]; then
+		ok "$1"
+	else
+		not_ok "$1" "exit $status; fails: ${fails:-none}; initramfs: ${initramfs:-missing}; service: ${service:-missing}"
+	fi
+}
