@@ -11,6 +11,8 @@ struct ExpositionTests {
     @Test func labelValuesAreEscapedAndBounded() {
         #expect(Exposition.escape(labelValue: #"a\b"c"#) == #"a\\b\"c"#)
         #expect(Exposition.escape(labelValue: "one\ntwo") == #"one\ntwo"#)
+        // Terminal control sequences from a hostile target name never reach status --prometheus's output.
+        #expect(Exposition.escape(labelValue: "iqn\u{1B}[2Jx\ry\u{9B}z\u{7F}") == "iqn\u{FFFD}[2Jx\u{FFFD}y\u{FFFD}z\u{FFFD}")
         #expect(Exposition.escape(labelValue: String(repeating: "x", count: 1000)).count == Exposition.maximumLabelLength)
     }
 

@@ -42,7 +42,9 @@ public struct Exposition: Sendable {
         }
     }
 
-    /// `\` → `\\`, `"` → `\"`, line feed → `\n`; cut to `maximumLabelLength` characters.
+    /// `\` → `\\`, `"` → `\"`, line feed → `\n`; any other control character (which the format cannot
+    /// escape, and which must not reach a terminal through `status --prometheus`) → U+FFFD; cut to
+    /// `maximumLabelLength` characters.
     public static func escape(labelValue: String) -> String {
         var escaped = ""
         for character in labelValue.prefix(maximumLabelLength) {
@@ -50,6 +52,8 @@ public struct Exposition: Sendable {
             case "\\": escaped += "\\\\"
             case "\"": escaped += "\\\""
             case "\n", "\r\n": escaped += "\\n"
+            case _ where character.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }):
+                escaped.append("\u{FFFD}")
             default: escaped.append(character)
             }
         }
