@@ -176,8 +176,9 @@ public enum Daemon {
 
     /// The event loop, on its own thread: sleeps until an input arrives or the next tick, handles
     /// every input, then whatever periodic work is due. One timer drives everything periodic: I/O
-    /// samples each tick (1 s, or less with a shorter poll or verify interval or watchdog), polls,
-    /// drift sweeps and the watchdog on the tick they fall due, so a quiet daemon wakes once a tick.
+    /// samples each tick (1 s, or less with a shorter poll or verify interval or watchdog; a quarter
+    /// second while requests are in flight), polls, drift sweeps and the watchdog on the tick they
+    /// fall due, so a quiet daemon wakes once a tick.
     static func loop(engine: inout DaemonEngine, inbox: Inbox<Input>, stop: WakeEvent, watchdog: Duration?,
                      notifier: Notifier, logger: Logger) -> Exit {
         let start = Moment.now
@@ -194,6 +195,10 @@ public enum Daemon {
             // query per root session, cheap) one look a tenth of a second, so a short cut is not missed.
             if engine.pollDue { wakeAt = min(wakeAt, engine.lastPoll.monotonic + .milliseconds(250)) }
             if engine.networkDue { wakeAt = min(wakeAt, engine.lastNetworkCheck.monotonic + .milliseconds(100)) }
+            // While requests are in flight the counters are read every quarter second, so a stall shows
+            // at most a quarter second after its threshold; an idle disk cannot stall and costs no wake-up.
+            let ioInterval = engine.ioInFlight ? min(tick, .milliseconds(250)) : tick
+            if engine.ioInFlight { wakeAt = min(wakeAt, engine.lastIOSample.monotonic + ioInterval) }
             let waitMilliseconds = max(0, Int32(((wakeAt - now.monotonic) / .milliseconds(1)).rounded(.up)))
             let waited = stop.wait(for: inbox.event.fd, timeoutMilliseconds: waitMilliseconds)
             if waited == .woken { return .stopped }
@@ -234,7 +239,7 @@ public enum Daemon {
             if engine.networkDue && now.since(engine.lastNetworkCheck) >= .milliseconds(100) { engine.checkNetwork(at: now) }
             if (engine.pollDue && now.since(engine.lastPoll) >= .milliseconds(250)) || isDue(engine.lastPoll, engine.pollInterval, at: now) {
                 engine.poll(at: now)
-            } else if isDue(engine.lastIOSample, tick, at: now), engine.sampleIO(at: now) {
+            } else if now.since(engine.lastIOSample) + ioInterval / 2 >= ioInterval, engine.sampleIO(at: now) {
                 engine.updateStatus(at: now)
             }
             if isDue(engine.lastVerify, engine.configuration.verifyInterval, at: now) { engine.verify(at: now) }

@@ -61,6 +61,9 @@ struct DaemonEngine {
     private var metricsFile: MetricsFile?
     private(set) var lastPoll: Moment
     private(set) var lastIOSample: Moment
+    /// Whether the last I/O sample found requests in flight on an iSCSI disk: only then can a stall
+    /// begin, so only then are the counters sampled four times a second (`Daemon.loop`).
+    private(set) var ioInFlight = false
     private(set) var lastVerify: Moment
     /// Whether new and vanished disks are found by rescanning (no udev).
     let discoversByPolling: Bool
@@ -195,6 +198,7 @@ struct DaemonEngine {
                     ?? IOSample.read(options.sysfs, blockDirectory: "\(device.devpath)/block/\(disk.name)") else { return nil }
             return (device, sample)
         }
+        ioInFlight = samples.contains { $0.sample.inflight > 0 }
         let events = stallTracker.update(samples, topology: topology, threshold: configuration.stallThreshold, at: now)
         report(events, at: now)
         return !events.isEmpty || !stallTracker.stalls.isEmpty
