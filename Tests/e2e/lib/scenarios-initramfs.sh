@@ -9,10 +9,13 @@ SCENARIO_BOOT["i-mkinitcpio-dhcp"]=mkinitcpio_dhcp
 
 # i-mkinitcpio: the project's hook with static ip=, the target refusing logins for TARGET_DOWN_SECONDS.
 scenario_i_mkinitcpio() {
-	local name=i-mkinitcpio attempts
+	local name=i-mkinitcpio attempts='' failures
 	assert_initramfs_boot "$name" '^mkinitcpio \(busybox init'
-	attempts=$(tr -d '\r' < "$RUN_DIR/console.log" | sed -n 's/.*iscsi: logged in after \([0-9]*\) attempt.*/\1/p' | tail -n 1)
-	if [[ $attempts =~ ^[0-9]+$ ]] && ((attempts > 1)) && grep -q 'iscsi: login to .* failed (attempt 1)' "$RUN_DIR/console.log"; then
+	# Counted from the failed attempts: the kernel's own lines can cut the hook's 'logged in after N
+	# attempt(s)' line in two on the serial console.
+	failures=$(grep -ao 'iscsi: login to .* failed (attempt [0-9]*)' "$RUN_DIR/console.log" | sed 's/.*(attempt \([0-9]*\))/\1/' | sort -n | tail -n 1 || true)
+	grep -aq 'iscsi: logged in' "$RUN_DIR/console.log" && [[ $failures =~ ^[0-9]+$ ]] && attempts=$((failures + 1))
+	if [[ $attempts =~ ^[0-9]+$ ]] && ((attempts > 1)); then
 		note "the hook logged in after $attempts attempts ($(paste -sd ', ' "$RUN_DIR/target-down.log" 2> /dev/null))"
 		ok "$name: the hook retries while the target refuses logins, then logs in"
 	else
