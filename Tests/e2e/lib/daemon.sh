@@ -172,8 +172,9 @@ assert_recovery_reported() {
 	fi
 }
 
-# assert_stall_in_time NAME STOP_UPTIME: the first "I/O to an iSCSI disk is stalled" entry for sda after the
-# guest's uptime STOP_UPTIME (its monotonic clock) came at most StallThreshold (5 s) + 1 s later.
+# assert_stall_in_time NAME UPTIME: the first "I/O to an iSCSI disk is stalled" entry for sda after the
+# guest's uptime UPTIME (its monotonic clock; the first write after the stop) came at most StallThreshold
+# (5 s) + 1 s later.
 assert_stall_in_time() {
 	read_daemon_journal
 	local entry delay
@@ -184,7 +185,7 @@ assert_stall_in_time() {
 		return
 	fi
 	delay=$(jq -r --arg stop "$2" '(.__MONOTONIC_TIMESTAMP | tonumber) / 1000000 - ($stop | tonumber) | . * 100 | round / 100' <<< "$entry")
-	note "root stall journaled $delay s after the stop: $(jq -r .MESSAGE <<< "$entry")"
+	note "root stall journaled $delay s after the first write: $(jq -r .MESSAGE <<< "$entry")"
 	if awk -v d="$delay" 'BEGIN { exit !(d <= 6.0) }' && jq -e '.INFLIGHT | tonumber > 0' <<< "$entry" > /dev/null 2>&1; then
 		ok "$1"
 	else
