@@ -86,7 +86,7 @@ public struct ISCSIConnectionError: RawRepresentable, Sendable, Hashable, Custom
 
     /// 1020: the target closed the TCP connection (or it was reset).
     public static let tcpConnectionClosed = ISCSIConnectionError(rawValue: 1020)
-    /// 1022: a NOP-Out ping got no answer within `recv_tmo`.
+    /// 1022: a NOP-Out ping got no answer within `ping_tmo`.
     public static let nopTimedOut = ISCSIConnectionError(rawValue: 1022)
 
     /// The kernel's name for the code, as in "detected conn error (1020)" messages.
