@@ -313,6 +313,27 @@ import Testing
         Self.expectOnly("network", items)
     }
 
+    @Test func networkFilesUnderUsrLocalCountAndEtcOverridesThem() throws {
+        // networkd reads /usr/local/lib/systemd/network too (an admin or a local package may put the file there).
+        let local = "[Match]\nName=eth0\n\n[Network]\nDHCP=yes\n"
+        let items = try Self.audit(try Self.changed([
+            "etc/systemd/network/50-iscsi-root.network": nil,
+            "usr/local/lib/systemd/network/50-iscsi-root.network": local,
+        ]))
+        let network = try Self.item("network", items)
+        #expect(network.verdict == .fail)
+        #expect(network.detail.contains("managed by /usr/local/lib/systemd/network/50-iscsi-root.network"))
+        // A name in /usr/local/lib hides the same name in /usr/lib, as in networkd.
+        let overridden = try Self.audit(try Self.changed([
+            "usr/local/lib/systemd/network/50-iscsi-root.network": local,
+            "usr/lib/systemd/network/40-eth.network": "[Match]\nName=eth0\n\n[Network]\nDHCP=yes\n",
+            "usr/local/lib/systemd/network/40-eth.network": "[Match]\nName=eth0\n\n[Network]\nDHCP=yes\nKeepConfiguration=yes\n",
+        ]))
+        let kept = try Self.item("network", overridden)
+        #expect(kept.verdict == .ok)
+        #expect(kept.detail.contains("managed by /usr/local/lib/systemd/network/40-eth.network"))
+    }
+
     @Test func ibftUnmanagedVariantPasses() throws {
         let route = Self.route.replacingOccurrences(of: "eth0", with: "ibft0")
         let items = try Self.audit(try Self.changed([

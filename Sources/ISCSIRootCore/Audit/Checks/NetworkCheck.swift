@@ -17,9 +17,10 @@ struct NetworkCheck {
     /// The kernel's answer; nil: read the main table of `proc/net/route`.
     let kernelRoute: PortalRoute?
 
-    /// networkd's .network directories, highest precedence first.
-    static let networkDirectories = ["etc/systemd/network", "run/systemd/network", "usr/lib/systemd/network",
-                                     "lib/systemd/network"]
+    /// The directories systemd-networkd reads .network files from, highest precedence first (its
+    /// NETWORK_DIRS; /lib only on split-usr systems).
+    static let networkDirectories = ["etc/systemd/network", "run/systemd/network", "usr/local/lib/systemd/network",
+                                     "usr/lib/systemd/network", "lib/systemd/network"]
     static let title = "network of the root session keeps its configuration and address"
 
     var item: AuditItem {
