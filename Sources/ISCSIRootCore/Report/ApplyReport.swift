@@ -18,7 +18,7 @@ public struct ApplyReport: Sendable {
             [outcome.disk, outcome.hctl.description, outcome.sessionNumber.map { "session\($0)" } ?? "-",
              outcome.setting.rawValue, Self.describe(outcome.result)]
         }
-        return StatusReport.columns(rows.map { $0.map(\.escapedForDisplay) }).joined(separator: "\n") + "\n"
+        return TextTable.columns(rows.map { $0.map(\.escapedForDisplay) }).joined(separator: "\n") + "\n"
     }
 
     static func describe(_ result: TuningResult) -> String {

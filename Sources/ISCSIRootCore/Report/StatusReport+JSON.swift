@@ -1,0 +1,135 @@
+/// `status --json`: the report as one JSON object (its keys are documented in the README).
+extension StatusReport {
+    public var json: JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("version", .string(ISCSIRootVersion.current)),
+            ("overall", .string(overall.jsonName)),
+            ("root", rootJSON),
+            ("sessions", .array(topology.sessions.map(sessionJSON))),
+            ("disks", .array(topology.iscsiDevices.map(diskJSON))),
+            ("other_devices", .array(topology.devices.filter { !$0.isISCSI }.map(otherDeviceJSON))),
+            ("storage", .array(topology.chains.map(chainJSON))),
+            ("findings", .array(findings.map(findingJSON))),
+        ]
+        if let status = daemonStatus {
+            members.append(("daemon", .object([("running", .bool(status.running)), ("same_boot", .bool(status.sameBoot)),
+                                               ("state", status.state)])))
+        } else {
+            members.append(("daemon", .null))
+        }
+        return .object(members)
+    }
+
+    var rootJSON: JSONValue {
+        guard let root = topology.root else { return .null }
+        return .object([
+            ("source", .string(root.source)),
+            ("disk", .optional(root.disks.first)),
+            ("session", .optional(topology.sessions(of: root).first?.name)),
+            ("iscsi", .bool(!topology.sessions(of: root).isEmpty)),
+            ("multipath", multipathJSON(root)),
+        ])
+    }
+
+    /// The chain's (first) dm-multipath map with its paths, or null.
+    func multipathJSON(_ chain: StorageChain) -> JSONValue {
+        guard let map = topology.maps(of: chain).first else { return .null }
+        let health = MapHealth(map, topology: topology)
+        return .object([
+            ("name", .string(map.name)),
+            ("wwid", .string(map.wwid)),
+            ("dm", .string(map.dm)),
+            ("queue_if_no_path", map.queueing.queues.map(JSONValue.bool) ?? .null),
+            ("paths_up", .int(health.up.count)),
+            ("paths_total", .int(health.paths.count)),
+            ("paths", .array(health.paths.map { path in
+                .object([
+                    ("disk", .string(path.disk)),
+                    ("hctl", .optional(path.device?.hctl.description)),
+                    ("session", .optional(path.session?.name)),
+                    ("portal", .optional(path.session?.portal)),
+                    ("state", .optional(path.device?.state.value?.description)),
+                    ("session_state", .optional(path.session?.state.value?.description)),
+                    ("up", .bool(path.isUp)),
+                ])
+            })),
+        ])
+    }
+
+    func sessionJSON(_ session: ISCSISession) -> JSONValue {
+        let host = session.hostNumber.flatMap(topology.host)
+        return .object([
+            ("name", .string(session.name)),
+            ("state", .optional(session.state.value?.description)),
+            ("target", .optional(session.targetName.value)),
+            ("portal", .optional(session.portal)),
+            ("tpgt", .optional(session.tpgt.value)),
+            ("recovery_tmo", .optional(session.recoveryTimeout.value?.jsonValue)),
+            ("host", .optional(host?.name)),
+            ("host_state", .optional(host?.state.value?.description)),
+            ("iface", .optional(session.ifaceName.value)),
+            ("connections", .array(session.connections.map { connection in
+                .object([
+                    ("name", .string(connection.name)),
+                    ("state", .optional(connection.state.value?.description)),
+                    ("portal", .optional(connection.portal)),
+                    ("ping_tmo", .optional(connection.pingTimeout.value)),
+                    ("recv_tmo", .optional(connection.receiveTimeout.value)),
+                ])
+            })),
+            ("carries", .array(topology.criticalUses(ofSession: session.number).map { .string($0.description) })),
+            ("role", .string(topology.isPathSession(session.number) ? "path" : "direct")),
+            ("meets_recommendation", .bool(meetsRecommendation(session))),
+        ])
+    }
+
+    func diskJSON(_ device: SCSIDevice) -> JSONValue {
+        let policy = configuration.disk
+        let stall = device.disk.flatMap { daemonStatus?.stallsByDisk[$0.name] } ?? .null
+        return .object([
+            ("name", .string(device.displayName)),
+            ("hctl", .string(device.hctl.description)),
+            ("session", .optional(device.sessionNumber.map { "session\($0)" })),
+            ("type", .optional(device.type.value)),
+            ("state", .optional(device.state.value?.description)),
+            ("timeout", .optional(device.timeout.value)),
+            ("scheduler", .optional(device.disk?.scheduler.value?.selected)),
+            ("tuned", policy.applies(to: device) ? .bool(policy.isTuned(device)) : .null),
+            ("vendor", .optional(device.vendor.value)),
+            ("model", .optional(device.model.value)),
+            ("partitions", .array((device.disk?.partitions ?? []).map(JSONValue.string))),
+            ("carries", .array((device.disk.map { topology.uses(ofDisk: $0.name) } ?? []).map { .string($0.description) })),
+            ("stall", stall),
+        ])
+    }
+
+    func otherDeviceJSON(_ device: SCSIDevice) -> JSONValue {
+        .object([
+            ("name", .optional(device.disk?.name)),
+            ("hctl", .string(device.hctl.description)),
+            ("type", .optional(device.type.value)),
+            ("vendor", .optional(device.vendor.value)),
+            ("model", .optional(device.model.value)),
+        ])
+    }
+
+    func chainJSON(_ chain: StorageChain) -> JSONValue {
+        .object([
+            ("use", .string(chain.use.description)),
+            ("source", .string(chain.source)),
+            ("fstype", .string(chain.fileSystem)),
+            ("path", .array(chain.path.map(JSONValue.string))),
+            ("disks", .array(chain.disks.map(JSONValue.string))),
+            ("sessions", .array(topology.sessions(of: chain).map { .string($0.name) })),
+            ("multipath", multipathJSON(chain)),
+        ])
+    }
+
+    func findingJSON(_ finding: Finding) -> JSONValue {
+        .object([
+            ("severity", .string(finding.severity.jsonName)),
+            ("subject", .string(finding.subject)),
+            ("message", .string(finding.message)),
+        ])
+    }
+}

@@ -1,0 +1,150 @@
+/// `status`: the report as text for a terminal.
+extension StatusReport {
+    /// Human output for an 80-column terminal; `color` only on a tty. Every line is escaped
+    /// (`escapedForDisplay`: sysfs strings reach it) before the colour is added.
+    public func text(color: Bool) -> String {
+        let style = TextStyle(enabled: color)
+        var lines: [String] = []
+        var severityLines: [(line: Int, severity: Severity)] = [(0, overall)]
+        lines.append("\(overall): \(summary)")
+        lines.append("")
+        lines += rootLines
+        if !topology.sessions.isEmpty {
+            lines.append("")
+            for session in sessionsRootFirst { lines += sessionLines(session) }
+        }
+        let disks = topology.iscsiDevices
+        if !disks.isEmpty {
+            lines.append("")
+            var table = [["DISK", "H:C:T:L", "TYPE", "STATE", "TIMEOUT", "SCHEDULER", "TUNED", "SESSION", "CARRIES"]]
+            for device in disks {
+                let policy = configuration.disk
+                let uses = device.disk.map { topology.uses(ofDisk: $0.name) } ?? []
+                table.append([
+                    device.displayName, device.hctl.description, device.type.value.map(SCSIPeripheralType.name) ?? "?",
+                    device.state.value?.description ?? "unknown",
+                    device.timeout.value.map { "\($0) s" } ?? "?",
+                    device.disk.map { $0.scheduler.value?.selected ?? "?" } ?? "-",
+                    policy.applies(to: device) ? (policy.isTuned(device) ? "yes" : "no") : "-",
+                    device.sessionNumber.map { "session\($0)" } ?? "-",
+                    uses.isEmpty ? "-" : uses.map(\.description).joined(separator: ","),
+                ])
+            }
+            // Two spaces between columns when the table fits 80 columns, else one.
+            let spaced = TextTable.columns(table)
+            lines += spaced.contains { $0.count > 80 } ? TextTable.columns(table, separator: " ") : spaced
+        }
+        let others = topology.devices.filter { !$0.isISCSI }
+        if !others.isEmpty {
+            lines.append("")
+            lines.append("Not iSCSI, never touched: " + others.map { device in
+                "\(device.disk.map { "\($0.name) " } ?? "")\(device.hctl) \(device.type.value.map(SCSIPeripheralType.name) ?? "?")"
+            }.joined(separator: ", "))
+        }
+        if !findings.isEmpty {
+            lines.append("")
+            for finding in findings {
+                severityLines.append((lines.count, finding.severity))
+                lines.append("\(finding.severity) \(finding.subject): \(finding.message)")
+            }
+        }
+        switch daemon {
+        case .success(let status):
+            lines.append("")
+            lines += status.lines
+        case .failure(let error):
+            lines.append("")
+            lines.append("daemon: \(error)")
+        case nil:
+            lines.append("")
+            lines.append("daemon: no state file (iscsi-rootd run has not run this boot)")
+        }
+        lines = lines.map(\.escapedForDisplay)
+        for (index, severity) in severityLines {
+            lines[index] = style.severity(severity) + lines[index].dropFirst(severity.description.count)
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    var summary: String {
+        if let reason = topology.unreadable { return reason }
+        let sessions = topology.sessions.count
+        let devices = topology.iscsiDevices
+        let disks = devices.filter(\.isDisk)
+        let tunable = devices.filter(configuration.disk.applies)
+        let tuned = tunable.filter(configuration.disk.isTuned).count
+        let rootText: String
+        if let root = topology.root {
+            rootText = topology.sessions(of: root).isEmpty ? (root.untraced != nil ? "root unknown" : "root not on iSCSI")
+                : topology.maps(of: root).first.map { map in
+                    "root on iSCSI multipath \(map.name) (\(MapHealth(map, topology: topology).count))"
+                } ?? "root on iSCSI"
+        } else {
+            rootText = "root unknown"
+        }
+        let paths = disks.filter(\.isMultipathPath).count
+        let pathText = paths == 0 ? "" : " (\(paths) multipath path\(paths == 1 ? "" : "s"), left to multipathd)"
+        return "\(rootText), \(sessions) session\(sessions == 1 ? "" : "s"), \(disks.count) iSCSI disk\(disks.count == 1 ? "" : "s")\(pathText), \(tuned) of \(tunable.count) tuned"
+    }
+
+    var sessionsRootFirst: [ISCSISession] {
+        topology.sessions.filter { !topology.criticalUses(ofSession: $0.number).isEmpty }
+            + topology.sessions.filter { topology.criticalUses(ofSession: $0.number).isEmpty }
+    }
+
+    /// `/ on sda2 ← sda (2:0:0:0) ← session1 iqn… @ 10.0.0.1:3260`, one line per critical use; a map
+    /// ends the line with its paths (`/ on mpatha-part2 ← mpatha, 2 of 2 paths: sda via session1 @ …, …`),
+    /// and several devices below one (LVM, md) are listed in brackets joined by `+`.
+    var rootLines: [String] {
+        let critical = topology.chains.filter(\.use.isCritical)
+        if critical.isEmpty { return ["/ : not found in mountinfo"] }
+        return critical.map { chain in
+            guard let top = chain.path.first else {
+                return "\(chain.use) on \(chain.source) ← " + (chain.untraced.map { "not traced: \($0)" } ?? "(no block device)")
+            }
+            var line = "\(chain.use) on \(describe(top, in: chain))"
+            if topology.sessions(of: chain).isEmpty { line += " ← " + (chain.untraced.map { "not traced: \($0)" } ?? "not iSCSI") }
+            return line
+        }
+    }
+
+    /// A device and everything below it, as text.
+    func describe(_ name: String, in chain: StorageChain, depth: Int = 0) -> String {
+        guard depth < 16, let layer = chain.layer(name) else { return name }
+        if layer.kind == .multipath, let map = topology.maps.first(where: { $0.dm == name }) {
+            let health = MapHealth(map, topology: topology)
+            return "\(map.name), \(health.count): \(health.pathList)"
+        }
+        if let device = topology.device(disk: name) {
+            guard let number = device.sessionNumber, let session = topology.session(number) else {
+                return "\(name) (\(device.hctl))"
+            }
+            return "\(name) (\(device.hctl)) ← \(session.name) \(session.targetName.value ?? "?") @ \(session.portal ?? "?")"
+        }
+        let below = layer.below.map { describe($0, in: chain, depth: depth + 1) }
+        switch below.count {
+        case 0: return layer.displayName
+        case 1: return "\(layer.displayName) ← \(below[0])"
+        default: return "\(layer.displayName) ← " + below.map { "[\($0)]" }.joined(separator: " + ")
+        }
+    }
+
+    func sessionLines(_ session: ISCSISession) -> [String] {
+        let host = session.hostNumber.flatMap(topology.host)
+        let uses = topology.criticalUses(ofSession: session.number)
+        let state = session.state.value?.description ?? "unknown (\(session.state.unknownReason ?? ""))"
+        let connections = session.connections.map {
+            "\($0.name) \($0.state.value?.description ?? "unknown")"
+        }.joined(separator: ", ")
+        let nops = session.connections.map {
+            "\($0.pingTimeout.value.map(String.init) ?? "?")/\($0.receiveTimeout.value.map(String.init) ?? "?")"
+        }.joined(separator: ",")
+        return [
+            "\(session.name)  \(state)  \(session.targetName.value ?? "target unknown")",
+            "  portal \(session.portal ?? "unknown")  \(host.map { "\($0.name) \($0.state.value?.description ?? "unknown")" } ?? "host unknown")  \(connections.isEmpty ? "no connection" : connections)",
+            "  recovery_tmo \(session.recoveryTimeout.value.map { $0 == .off ? "off" : "\($0) s" } ?? "unknown")  NOPs \(nops.isEmpty ? "-" : nops) s  "
+                + "\(topology.isPathSession(session.number) ? "multipath path" : "root") settings: \(meetsRecommendation(session) ? "met" : "not met")"
+                + (uses.isEmpty ? "" : "  carries \(uses.map(\.description).joined(separator: ", "))"),
+        ]
+    }
+}
