@@ -115,8 +115,7 @@ public enum Daemon {
             logger: logger, notifier: notifier, deviceEvents: deviceEvents, sessionEvents: sessionEvents,
             discoversByPolling: monitor == nil, pid: getpid(), bootID: bootID(options.system), at: .now)
         if let fallbackReason {
-            engine.emit(HealthEvent(.udevFallback, "new and vanished disks are found by rescanning sysfs every poll interval: \(fallbackReason)",
-                                    fields: [:], at: .now))
+            engine.emit(.udevFallback(fallbackReason, at: .now))
         }
         if let routeQuery {
             engine.watchNetwork(with: routeQuery, events: "rtnetlink")
@@ -136,9 +135,8 @@ public enum Daemon {
         engine.start(coldplug: coldplug, kernelBacklog: kernelLog?.backlog ?? [], at: .now)
         let memory = ProcessHygiene.memoryUsage()
         if let memory { engine.noteMemory(memory) }
-        let memoryText = memory.map { "; \($0.lockedKiB / 1024) MiB locked" } ?? ""
-        engine.emit(HealthEvent(.started, "iscsi-rootd started (version \(ISCSIRootVersion.current)): \(deviceEvents), \(sessionEvents); \(engine.statusLine)\(memoryText)",
-                                fields: [:], at: .now))
+        engine.emit(.started(deviceEvents: deviceEvents, sessionEvents: sessionEvents, status: engine.statusLine,
+                             lockedKiB: memory?.lockedKiB, at: .now))
         engine.writeState(at: .now)
         _ = notifier.ready(status: engine.statusLine)
 
@@ -153,7 +151,7 @@ public enum Daemon {
                 var engine = loopEngine
                 let exit = loop(engine: &engine, inbox: inbox, stop: stop, watchdog: watchdog, notifier: notifier, logger: logger)
                 _ = notifier.stopping()
-                engine.emit(HealthEvent(.stopping, "iscsi-rootd stopping; disk settings stay as they are", fields: [:], at: .now))
+                engine.emit(.stopping(at: .now))
                 engine.writeState(at: .now)
                 engine.finishMetrics(at: .now)
                 exitSink.yield(exit)

@@ -54,8 +54,7 @@ struct DaemonEngine {
     private var damageTracker: DamageTracker
     /// SCSI devices seen, with their disk: sd probes asynchronously, so a disk can appear after its device.
     private(set) var knownDevices: [HCTL: String?] = [:]
-    private var busySessions: Set<Int> = []
-    private var warnedNops: Set<Int> = []
+    private var rootTimers = RootSessionTimers()
     private var lastStatusLine = ""
     /// `[Metrics] TextfileDirectory=`'s file, when set.
     private var metricsFile: MetricsFile?
@@ -141,11 +140,7 @@ struct DaemonEngine {
                                    systemd: systemd).run()
         let report = AuditReport(items: items)
         state.auditProblems = report.problems
-        for item in items where item.verdict != .ok {
-            emit(HealthEvent(.auditFailed, "boot chain: \(item.title): \(item.verdict): \(item.detail)"
-                                + (item.fix.map { "; fix: \($0.split(separator: "\n").joined(separator: " "))" } ?? ""),
-                             fields: [.state: item.verdict.description], at: now))
-        }
+        for event in HealthEvent.auditFailed(items, at: now) { emit(event) }
     }
 
     private mutating func summariseBacklog(_ records: [KernelRecord], at now: Moment) {
@@ -254,15 +249,14 @@ struct DaemonEngine {
             state.configurationFiles = loader.files(explicitFile: options.configFile)
             let files = state.configurationFiles.isEmpty ? "built-in defaults (no file)" : state.configurationFiles.joined(separator: ", ")
             logger.notice("configuration reloaded: \(files)")
-            warnedNops = []
+            rootTimers.warnAgain()
             poll(at: now)
             verify(at: now, drift: false)
             audit(at: now)
             updateStatus(at: now)
             return true
         } catch {
-            emit(HealthEvent(.configRejected, "configuration rejected, keeping the previous one: \(error)",
-                             fields: [:], at: now))
+            emit(.configRejected(error, at: now))
             writeState(at: now)
             return false
         }
@@ -299,40 +293,10 @@ struct DaemonEngine {
 
     private mutating func tuneSessions(at now: Moment) {
         let tuner = SessionTuner(sysfs: options.sysfs, policy: configuration.recoveryTimeout)
-        // Path sessions are multipathd's: NOPs on is their recipe and their recovery_tmo is never written.
-        for session in topology.sessions where !topology.isPathSession(session.number) {
-            let carries = topology.criticalUses(ofSession: session.number)
-            guard !carries.isEmpty else { continue }
-            var fields = RecoveryTracker.fields(session, host: session.hostNumber.flatMap(topology.host), carries: carries)
-            if session.nopsEnabled, !warnedNops.contains(session.number) {
-                warnedNops.insert(session.number)
-                let timers = session.connections.map {
-                    "\($0.name) ping_tmo \($0.pingTimeout.value.map(String.init) ?? "?") recv_tmo \($0.receiveTimeout.value.map(String.init) ?? "?")"
-                }.joined(separator: ", ")
-                emit(HealthEvent(.nopsOnRoot,
-                    "NOPs are on for root \(session.name) (\(timers)): turn them off with iscsiadm -m node -T \(session.targetName.value ?? "TARGET") -o update -n \(NodeRecord.noopOutInterval) -v 0 and -n \(NodeRecord.noopOutTimeout) -v 0",
-                    fields: fields, at: now))
-            }
-            switch tuner.tune(session, topology: topology) {
-            case nil:
-                busySessions.remove(session.number)
-            case .changed(let from, let to)?:
-                busySessions.remove(session.number)
-                fields[.oldValue] = from.description
-                fields[.newValue] = to.description
-                fields[.recoveryTimeout] = String(to.jsonValue)
-                emit(HealthEvent(.recoveryTimeoutSet, "recovery_tmo of root \(session.name) raised from \(from) to \(to)",
-                                 fields: fields, at: now))
-            case .busy(let reason)?:
-                if busySessions.insert(session.number).inserted {
-                    logger.notice("recovery_tmo of root \(session.name) not set yet: \(reason); retrying after recovery",
-                                  metadata: Self.metadata(fields))
-                }
-            case .failed(let reason)?:
-                if busySessions.insert(session.number).inserted {
-                    fields[.errno] = reason
-                    emit(HealthEvent(.tuningFailed, "recovery_tmo of root \(session.name): \(reason)", fields: fields, at: now))
-                }
+        for entry in rootTimers.tune(topology, with: tuner, at: now) {
+            switch entry {
+            case .event(let event): emit(event)
+            case .notice(let message, let fields): logger.notice("\(message)", metadata: Self.metadata(fields))
             }
         }
     }
@@ -350,33 +314,13 @@ struct DaemonEngine {
     // MARK: Reporting
 
     private mutating func report(tuning outcomes: [TuningOutcome], drift: Bool, at now: Moment) {
-        for outcome in outcomes {
-            var fields: [JournalField: String] = [.device: outcome.disk, .scsiDevice: outcome.hctl.description,
-                                                  .setting: outcome.setting.rawValue]
-            if let session = outcome.sessionNumber.flatMap(topology.session) {
-                fields.merge(RecoveryTracker.fields(session, host: session.hostNumber.flatMap(topology.host),
-                                                    carries: topology.uses(ofDisk: outcome.disk).filter(\.isCritical))) { a, _ in a }
+        for event in outcomes.compactMap({ $0.event(drift: drift, topology: topology, at: now) }) {
+            switch event.kind {
+            case .driftCorrected: state.corrections += 1
+            case .tuningFailed: state.tuningFailures += 1
+            default: break
             }
-            switch outcome.result {
-            case .unchanged, .wouldChange:
-                continue
-            case .changed(let from, let to):
-                fields[.oldValue] = from
-                fields[.newValue] = to
-                if drift {
-                    state.corrections += 1
-                    emit(HealthEvent(.driftCorrected, "\(outcome.disk) \(outcome.setting.rawValue) was changed to \(from) by someone else; set back to \(to)",
-                                     fields: fields, at: now))
-                } else {
-                    emit(HealthEvent(.diskTuned, "\(outcome.disk) (\(outcome.hctl)) \(outcome.setting.rawValue) \(from) -> \(to)",
-                                     fields: fields, at: now))
-                }
-            case .failed(let reason):
-                state.tuningFailures += 1
-                fields[.errno] = reason
-                emit(HealthEvent(.tuningFailed, "\(outcome.disk) (\(outcome.hctl)) \(outcome.setting.rawValue): \(reason)",
-                                 fields: fields, at: now))
-            }
+            emit(event)
         }
     }
 

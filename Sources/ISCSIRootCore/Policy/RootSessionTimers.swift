@@ -1,0 +1,57 @@
+/// The timers of direct sessions that carry `/`, `/usr` or swap, as the daemon keeps them: raises
+/// recovery_tmo through `SessionTuner` and says so, warns once per session that NOPs are on, and
+/// says once that a timeout cannot be written yet (or failed) until it works again. Multipath path
+/// sessions are left alone: NOPs on is their recipe and multipathd owns their recovery_tmo.
+public struct RootSessionTimers: Sendable {
+    private var warnedNops: Set<Int> = []
+    /// Sessions whose last write was refused or failed: said once, until a write works.
+    private var refused: Set<Int> = []
+
+    public init() {}
+
+    /// Tunes every root session of `topology` with `tuner` and returns what to journal.
+    public mutating func tune(_ topology: Topology, with tuner: SessionTuner, at now: Moment) -> [JournalEntry] {
+        var entries: [JournalEntry] = []
+        for session in topology.sessions where !topology.isPathSession(session.number) {
+            let carries = topology.criticalUses(ofSession: session.number)
+            guard !carries.isEmpty else { continue }
+            var fields = RecoveryTracker.fields(session, host: session.hostNumber.flatMap(topology.host), carries: carries)
+            if session.nopsEnabled, warnedNops.insert(session.number).inserted {
+                let timers = session.connections.map {
+                    "\($0.name) ping_tmo \($0.pingTimeout.value.map(String.init) ?? "?") recv_tmo \($0.receiveTimeout.value.map(String.init) ?? "?")"
+                }.joined(separator: ", ")
+                entries.append(.event(HealthEvent(.nopsOnRoot,
+                    "NOPs are on for root \(session.name) (\(timers)): turn them off with iscsiadm -m node -T \(session.targetName.value ?? "TARGET") -o update -n \(NodeRecord.noopOutInterval) -v 0 and -n \(NodeRecord.noopOutTimeout) -v 0",
+                    fields: fields, at: now)))
+            }
+            switch tuner.tune(session, topology: topology) {
+            case nil:
+                refused.remove(session.number)
+            case .changed(let from, let to)?:
+                refused.remove(session.number)
+                fields[.oldValue] = from.description
+                fields[.newValue] = to.description
+                fields[.recoveryTimeout] = String(to.jsonValue)
+                entries.append(.event(HealthEvent(.recoveryTimeoutSet, "recovery_tmo of root \(session.name) raised from \(from) to \(to)",
+                                                  fields: fields, at: now)))
+            case .busy(let reason)?:
+                if refused.insert(session.number).inserted {
+                    entries.append(.notice("recovery_tmo of root \(session.name) not set yet: \(reason); retrying after recovery",
+                                           fields: fields))
+                }
+            case .failed(let reason)?:
+                if refused.insert(session.number).inserted {
+                    fields[.errno] = reason
+                    entries.append(.event(HealthEvent(.tuningFailed, "recovery_tmo of root \(session.name): \(reason)",
+                                                      fields: fields, at: now)))
+                }
+            }
+        }
+        return entries
+    }
+
+    /// After a reload: warn about NOPs again.
+    public mutating func warnAgain() {
+        warnedNops = []
+    }
+}
