@@ -68,7 +68,7 @@ struct Outage: ParsableCommand {
         }
         let tree = try FixtureTree(existingAt: directory)
         try tree.setPhase(chosen, session: session)
-        print("session\(session): \(chosen.rawValue)")
+        print("\(ISCSISession.name(session)): \(chosen.rawValue)")
     }
 }
 

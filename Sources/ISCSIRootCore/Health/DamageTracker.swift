@@ -73,7 +73,7 @@ public struct DamageTracker: Sendable {
         if case .recoveryTimedOut(let session, _) = signal { recoveryTimeouts[session] = recordWall }
         var events: [HealthEvent] = []
         if live {
-            let key = "\(signal.kindName) \(target.device ?? target.session.map { "session\($0)" } ?? "")"
+            let key = "\(signal.kindName) \(target.device ?? target.session.map { ISCSISession.name($0) } ?? "")"
             if let last = recentSignals[key], now.monotonic - last < repeatWindow {
                 suppressed[key, default: 0] += 1
             } else {
@@ -113,7 +113,7 @@ public struct DamageTracker: Sendable {
                                       sequence: UInt64?, at now: Moment) -> [HealthEvent] {
         guard damage[device] == nil else { return [] }
         let afterTimeout = target.session.flatMap { session in
-            recoveryTimeouts[session].map { _ in "session\(session)" }
+            recoveryTimeouts[session].map { _ in ISCSISession.name(session) }
         }
         let entry = FileSystemDamage(device: device, mountPoints: target.mountPoints, carriesRoot: target.carriesRoot,
                                      sinceMicroseconds: sinceMicroseconds, cause: cause, afterRecoveryTimeoutOf: afterTimeout)

@@ -82,7 +82,7 @@ public struct HealthCheck: Sendable {
 
     func sessionFindings(_ session: ISCSISession, topology: Topology) -> [Finding] {
         let uses = topology.criticalUses(ofSession: session.number)
-        let carries = uses.isEmpty ? "" : " (carries \(uses.map(\.description).joined(separator: ", ")))"
+        let carries = uses.carriesNote
         let isRoot = !uses.isEmpty
         var findings: [Finding] = []
         func add(_ severity: Severity, _ message: String) {
@@ -110,14 +110,11 @@ public struct HealthCheck: Sendable {
             add(.critical, "host\(number) is in SCSI error recovery (\(state))\(carries)")
         }
         if isRoot {
-            if session.nopsEnabled {
-                let timers = session.connections.map {
-                    "ping_tmo \($0.pingTimeout.value.map(String.init) ?? "?"), recv_tmo \($0.receiveTimeout.value.map(String.init) ?? "?")"
-                }.joined(separator: "; ")
-                add(.warning, "NOPs are on (\(timers))\(carries): a busy link can be declared dead; "
-                    + "set \(NodeRecord.noopOutInterval) = 0 and \(NodeRecord.noopOutTimeout) = 0")
+            let recipe = SessionRecipe.direct
+            if session.nopsEnabled != recipe.wantsNops {
+                add(.warning, "NOPs are on (\(SessionRecipe.nopTimers(session)))\(carries): a busy link can be declared dead; \(recipe.nopSetting)")
             }
-            if let timeout = session.recoveryTimeout.value, !RecoveryTimeoutPolicy.atLeast(Configuration.recommendedRecoveryTimeout).isMet(by: timeout) {
+            if let timeout = session.recoveryTimeout.value, !recipe.isMet(byRecoveryTimeout: timeout) {
                 add(.warning, "recovery_tmo \(timeout) s is below \(Configuration.recommendedRecoveryTimeout)\(carries): "
                     + "an outage longer than that fails I/O to the root; set \(NodeRecord.replacementTimeout) = \(Configuration.recommendedRecoveryTimeout)")
             }
@@ -128,7 +125,7 @@ public struct HealthCheck: Sendable {
     func deviceFindings(_ device: SCSIDevice, topology: Topology) -> [Finding] {
         let uses = device.disk.map { topology.uses(ofDisk: $0.name) } ?? []
         let isRoot = uses.contains(where: \.isCritical)
-        let carries = uses.isEmpty ? "" : " (carries \(uses.map(\.description).joined(separator: ", ")))"
+        let carries = uses.carriesNote
         var findings: [Finding] = []
         func add(_ severity: Severity, _ message: String) {
             findings.append(Finding(severity, device.displayName, message, concernsRoot: isRoot))
@@ -168,12 +165,12 @@ public struct HealthCheck: Sendable {
     /// timeout, so its I/O fails over instead of waiting in the session.
     func pathSessionRecipe(_ session: ISCSISession, carries: String) -> [Finding] {
         var findings: [Finding] = []
-        if !session.nopsEnabled {
+        let recipe = SessionRecipe.multipathPath
+        if session.nopsEnabled != recipe.wantsNops {
             findings.append(Finding(.warning, session.name, "multipath path with NOPs off\(carries): a dead path is noticed only when a command times out; "
-                + "set \(NodeRecord.noopOutInterval) = \(Configuration.multipathNopInterval) and \(NodeRecord.noopOutTimeout) = \(Configuration.multipathNopTimeout)",
-                concernsRoot: true))
+                + recipe.nopSetting, concernsRoot: true))
         }
-        if let timeout = session.recoveryTimeout.value, !Configuration.isMultipathRecoveryTimeout(timeout) {
+        if let timeout = session.recoveryTimeout.value, !recipe.isMet(byRecoveryTimeout: timeout) {
             findings.append(Finding(.warning, session.name, "multipath path with recovery_tmo \(timeout == .off ? "off" : "\(timeout) s")\(carries): I/O on a dead path waits that long instead of failing over; "
                 + "set \(NodeRecord.replacementTimeout) = \(Configuration.multipathRecoveryTimeout) (multipathd's fast_io_fail_tmo sets the live value)",
                 concernsRoot: true))
@@ -195,7 +192,7 @@ public struct HealthCheck: Sendable {
             add(.warning, "\(health.degradedMessage): \(health.pathList)")
         }
         if health.isRoot, health.map.queueing.queues == false {
-            add(.warning, "does not queue when no path is left (\(health.map.queueing.detail)): losing every path fails I/O on \(health.carries.map(\.description).joined(separator: ", ")); "
+            add(.warning, "does not queue when no path is left (\(health.map.queueing.detail)): losing every path fails I/O on \(health.carries.listed); "
                 + "set no_path_retry queue for it in /etc/multipath.conf")
         }
         return findings

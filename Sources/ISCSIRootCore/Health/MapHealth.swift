@@ -37,7 +37,7 @@ public struct MapHealth: Sendable, Hashable {
 
     /// `no path left for / on mpatha: 0 of 2 paths; I/O is queued until a path returns (…)`.
     public var noPathMessage: String {
-        let what = isRoot ? "\(carries.map(\.description).joined(separator: ", ")) on \(map.name)" : map.name
+        let what = isRoot ? "\(carries.listed) on \(map.name)" : map.name
         return "no path left for \(what): \(count); \(queueingConsequence)"
     }
 

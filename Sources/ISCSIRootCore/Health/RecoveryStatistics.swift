@@ -51,7 +51,7 @@ public struct RecoveryStatistics: Sendable, Hashable {
     public var fileEntries: [DaemonStateFile.Recovery] {
         sessions.sorted { $0.key < $1.key }.map { number, counts in
             DaemonStateFile.Recovery(
-                session: "session\(number)", episodes: counts.episodes, finished: counts.finished,
+                session: ISCSISession.name(number), episodes: counts.episodes, finished: counts.finished,
                 secondsSum: counts.secondsSum,
                 buckets: zip(Self.bucketBounds, counts.buckets).map { DaemonStateFile.Recovery.Bucket(le: $0, count: $1) })
         }

@@ -112,7 +112,7 @@ public struct RecoveryTracker: Sendable {
         var fields = Self.fields(session, host: host, carries: carries)
         fields[.state] = state?.description ?? "unknown"
         if let previousState { fields[.previousState] = previousState }
-        let name = carries.isEmpty ? session.name : "root \(session.name)"
+        let name = ISCSISession.name(session.number, root: !carries.isEmpty)
         var events: [HealthEvent] = []
 
         if open[session.number] == nil, !(recoverySigns.isEmpty && lossSigns.isEmpty) {
@@ -128,7 +128,7 @@ public struct RecoveryTracker: Sendable {
                 fields: fields, at: now))
             if !carries.isEmpty {
                 events.append(HealthEvent(.rootAtRisk,
-                    "\(carries.map(\.description).joined(separator: ", ")) at risk: \(session.name) to \(session.targetName.value ?? "?") is in recovery",
+                    "\(carries.listed) at risk: \(session.name) to \(session.targetName.value ?? "?") is in recovery",
                     fields: fields, at: now))
             }
         }

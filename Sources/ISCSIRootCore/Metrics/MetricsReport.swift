@@ -158,7 +158,7 @@ public struct MetricsReport: Sendable {
     }
 
     private func diskInfo(_ device: SCSIDevice) -> Exposition.Sample {
-        let session: String = device.sessionNumber.map { "session\($0)" } ?? ""
+        let session: String = device.sessionNumber.map { ISCSISession.name($0) } ?? ""
         let map: String = device.disk.flatMap { topology.map(ofPath: $0.name)?.name } ?? ""
         let labels: [(String, String)] = [
             ("disk", device.displayName), ("hctl", device.hctl.description), ("session", session),

@@ -168,7 +168,7 @@ public struct NetworkWatch: Sendable {
             fields[.oldValue] = address
             fields[.newValue] = replacement ?? "none"
         }
-        let name = input.isPath ? "root path \(session.name)" : input.carries.isEmpty ? session.name : "root \(session.name)"
+        let name = input.isPath ? "root path \(session.name)" : ISCSISession.name(session.number, root: !input.carries.isEmpty)
         let portal = session.portal ?? Self.portalAddress(session) ?? "its portal"
         var events: [HealthEvent] = []
 
@@ -191,7 +191,7 @@ public struct NetworkWatch: Sendable {
                                                       portal: session.portal,
                                                       interface: baseline.interfaceName, started: now, cause: cause,
                                                       losses: 1, restored: nil, ended: nil, consequences: [])
-                let carries = input.carries.isEmpty ? "" : "; it carries \(input.carries.map(\.description).joined(separator: ", "))"
+                let carries = input.carries.isEmpty ? "" : "; it carries \(input.carries.listed)"
                 let nops = session.nopsEnabled ? "" : ": with NOPs off the kernel will not notice, I/O will wait"
                 events.append(HealthEvent(.networkLost, "\(name) cannot reach \(portal): \(cause)\(carries)\(nops)",
                                           fields: fields, at: now))
@@ -331,7 +331,7 @@ public struct NetworkWatch: Sendable {
         guard let episode = open.values.filter({ $0.isCutOff && !$0.isPath }).sorted(by: { $0.session < $1.session }).first
         else { return nil }
         let problems = paths[episode.session]?.problems.filter(\.cutsOff).map(\.description).joined(separator: "; ") ?? episode.cause
-        let who = episode.carries.isEmpty ? "session\(episode.session)" : "root session\(episode.session)"
+        let who = ISCSISession.name(episode.session, root: !episode.carries.isEmpty)
         let flaps = episode.losses > 1 ? " (lost \(episode.losses) times)" : ""
         return "NETWORK \(who) cut off from \(episode.portal ?? "its portal") for \(now.since(episode.started).wholeSeconds) s\(flaps): \(problems)"
     }
@@ -369,14 +369,14 @@ public struct NetworkWatch: Sendable {
             events: events,
             sessions: paths.keys.sorted().compactMap { paths[$0] }.map { path in
                 DaemonStateFile.Network.Path(
-                    session: "session\(path.session)", root: !path.carries.isEmpty && !path.isPath, portal: path.portal,
+                    session: ISCSISession.name(path.session), root: !path.carries.isEmpty && !path.isPath, portal: path.portal,
                     localAddress: path.localAddress, interface: path.interface,
                     route: Self.describe(path.route, snapshot: snapshot), reachable: path.reachable,
                     problems: path.problems.map(\.description))
             },
             episodes: (open.values.sorted { $0.session < $1.session } + finished.reversed()).map { episode in
                 DaemonStateFile.Network.Episode(
-                    session: "session\(episode.session)", root: !episode.carries.isEmpty && !episode.isPath, interface: episode.interface,
+                    session: ISCSISession.name(episode.session), root: !episode.carries.isEmpty && !episode.isPath, interface: episode.interface,
                     cause: episode.cause, startedMicroseconds: episode.started.wallMicroseconds, cutOff: episode.isCutOff,
                     losses: episode.losses, restoredMicroseconds: episode.restored?.wallMicroseconds,
                     endedMicroseconds: episode.ended?.wallMicroseconds,

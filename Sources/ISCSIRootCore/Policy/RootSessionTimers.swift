@@ -16,12 +16,10 @@ public struct RootSessionTimers: Sendable {
             let carries = topology.criticalUses(ofSession: session.number)
             guard !carries.isEmpty else { continue }
             var fields = RecoveryTracker.fields(session, host: session.hostNumber.flatMap(topology.host), carries: carries)
-            if session.nopsEnabled, warnedNops.insert(session.number).inserted {
-                let timers = session.connections.map {
-                    "\($0.name) ping_tmo \($0.pingTimeout.value.map(String.init) ?? "?") recv_tmo \($0.receiveTimeout.value.map(String.init) ?? "?")"
-                }.joined(separator: ", ")
+            let name = ISCSISession.name(session.number, root: true)
+            if session.nopsEnabled != SessionRecipe.direct.wantsNops, warnedNops.insert(session.number).inserted {
                 entries.append(.event(HealthEvent(.nopsOnRoot,
-                    "NOPs are on for root \(session.name) (\(timers)): turn them off with iscsiadm -m node -T \(session.targetName.value ?? "TARGET") -o update -n \(NodeRecord.noopOutInterval) -v 0 and -n \(NodeRecord.noopOutTimeout) -v 0",
+                    "NOPs are on for \(name) (\(SessionRecipe.nopTimers(session))): turn them off with \(SessionRecipe.direct.nopCommand(target: session.targetName.value ?? "TARGET"))",
                     fields: fields, at: now)))
             }
             switch tuner.tune(session, topology: topology) {
@@ -32,17 +30,17 @@ public struct RootSessionTimers: Sendable {
                 fields[.oldValue] = from.description
                 fields[.newValue] = to.description
                 fields[.recoveryTimeout] = String(to.jsonValue)
-                entries.append(.event(HealthEvent(.recoveryTimeoutSet, "recovery_tmo of root \(session.name) raised from \(from) to \(to)",
+                entries.append(.event(HealthEvent(.recoveryTimeoutSet, "recovery_tmo of \(name) raised from \(from) to \(to)",
                                                   fields: fields, at: now)))
             case .busy(let reason)?:
                 if refused.insert(session.number).inserted {
-                    entries.append(.notice("recovery_tmo of root \(session.name) not set yet: \(reason); retrying after recovery",
+                    entries.append(.notice("recovery_tmo of \(name) not set yet: \(reason); retrying after recovery",
                                            fields: fields))
                 }
             case .failed(let reason)?:
                 if refused.insert(session.number).inserted {
                     fields[.errno] = reason
-                    entries.append(.event(HealthEvent(.tuningFailed, "recovery_tmo of root \(session.name): \(reason)",
+                    entries.append(.event(HealthEvent(.tuningFailed, "recovery_tmo of \(name): \(reason)",
                                                       fields: fields, at: now)))
                 }
             }

@@ -15,7 +15,7 @@ public struct ApplyReport: Sendable {
     public var text: String {
         if outcomes.isEmpty { return "no iSCSI disks to tune\n" }
         let rows = outcomes.map { outcome in
-            [outcome.disk, outcome.hctl.description, outcome.sessionNumber.map { "session\($0)" } ?? "-",
+            [outcome.disk, outcome.hctl.description, outcome.sessionNumber.map { ISCSISession.name($0) } ?? "-",
              outcome.setting.rawValue, Self.describe(outcome.result)]
         }
         return TextTable.columns(rows.map { $0.map(\.escapedForDisplay) }).joined(separator: "\n") + "\n"
@@ -38,7 +38,7 @@ public struct ApplyReport: Sendable {
                 var members: [(String, JSONValue)] = [
                     ("disk", .string(outcome.disk)),
                     ("hctl", .string(outcome.hctl.description)),
-                    ("session", .optional(outcome.sessionNumber.map { "session\($0)" })),
+                    ("session", .optional(outcome.sessionNumber.map { ISCSISession.name($0) })),
                     ("setting", .string(outcome.setting.rawValue)),
                 ]
                 switch outcome.result {

@@ -68,7 +68,7 @@ public struct DaemonState: Sendable {
                           recoveryTimeout: configuration.recoveryTimeout.description),
             episodes: (openEpisodes + finishedEpisodes.reversed()).map { episode in
                 DaemonStateFile.Episode(
-                    session: "session\(episode.session)", target: episode.target, root: !episode.carries.isEmpty,
+                    session: ISCSISession.name(episode.session), target: episode.target, root: !episode.carries.isEmpty,
                     cause: episode.cause, startedMicroseconds: episode.started.wallMicroseconds,
                     startedBeforeDaemon: episode.startedBeforeObservation,
                     ioFailingSinceMicroseconds: episode.lost?.wallMicroseconds,

@@ -28,7 +28,7 @@ public enum StatusLine {
                                              timeout: topology.device(disk: stall.disk)?.timeout.value)
         }
         if let episode = episodes.first {
-            let who = episode.carries.isEmpty ? "session\(episode.session)" : "root session\(episode.session)"
+            let who = ISCSISession.name(episode.session, root: !episode.carries.isEmpty)
             if episode.lost != nil {
                 return "I/O FAILING \(who): recovery timed out after \(episode.elapsed(at: now).humanReadable) (\(episode.cause))"
             }

@@ -79,7 +79,7 @@ extension StatusReport {
             })),
             ("carries", .array(topology.criticalUses(ofSession: session.number).map { .string($0.description) })),
             ("role", .string(topology.isPathSession(session.number) ? "path" : "direct")),
-            ("meets_recommendation", .bool(meetsRecommendation(session))),
+            ("meets_recommendation", .bool(SessionRecipe(session, in: topology).isMet(by: session))),
         ])
     }
 
@@ -89,7 +89,7 @@ extension StatusReport {
         return .object([
             ("name", .string(device.displayName)),
             ("hctl", .string(device.hctl.description)),
-            ("session", .optional(device.sessionNumber.map { "session\($0)" })),
+            ("session", .optional(device.sessionNumber.map { ISCSISession.name($0) })),
             ("type", .optional(device.type.value)),
             ("state", .optional(device.state.value?.description)),
             ("timeout", .optional(device.timeout.value)),

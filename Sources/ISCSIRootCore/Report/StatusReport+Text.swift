@@ -26,7 +26,7 @@ extension StatusReport {
                     device.timeout.value.map { "\($0) s" } ?? "?",
                     device.disk.map { $0.scheduler.value?.selected ?? "?" } ?? "-",
                     policy.applies(to: device) ? (policy.isTuned(device) ? "yes" : "no") : "-",
-                    device.sessionNumber.map { "session\($0)" } ?? "-",
+                    device.sessionNumber.map { ISCSISession.name($0) } ?? "-",
                     uses.isEmpty ? "-" : uses.map(\.description).joined(separator: ","),
                 ])
             }
@@ -143,8 +143,8 @@ extension StatusReport {
             "\(session.name)  \(state)  \(session.targetName.value ?? "target unknown")",
             "  portal \(session.portal ?? "unknown")  \(host.map { "\($0.name) \($0.state.value?.description ?? "unknown")" } ?? "host unknown")  \(connections.isEmpty ? "no connection" : connections)",
             "  recovery_tmo \(session.recoveryTimeout.value.map { $0 == .off ? "off" : "\($0) s" } ?? "unknown")  NOPs \(nops.isEmpty ? "-" : nops) s  "
-                + "\(topology.isPathSession(session.number) ? "multipath path" : "root") settings: \(meetsRecommendation(session) ? "met" : "not met")"
-                + (uses.isEmpty ? "" : "  carries \(uses.map(\.description).joined(separator: ", "))"),
+                + "\(topology.isPathSession(session.number) ? "multipath path" : "root") settings: \(SessionRecipe(session, in: topology).isMet(by: session) ? "met" : "not met")"
+                + (uses.isEmpty ? "" : "  carries \(uses.listed)"),
         ]
     }
 }

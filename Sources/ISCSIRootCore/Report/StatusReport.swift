@@ -36,15 +36,4 @@ public struct StatusReport: Sendable {
 
     /// The worst finding; the exit code of `status`.
     public var overall: Severity { HealthCheck.overall(findings) }
-
-    /// The recipe of its role: for a direct session NOPs off and recovery_tmo at least the
-    /// recommendation (or off); for a multipath path NOPs on and recovery_tmo at most 15 s.
-    public func meetsRecommendation(_ session: ISCSISession) -> Bool {
-        guard let timeout = session.recoveryTimeout.value else { return false }
-        if topology.isPathSession(session.number) {
-            return session.nopsEnabled && Configuration.isMultipathRecoveryTimeout(timeout)
-        }
-        return !session.nopsEnabled
-            && RecoveryTimeoutPolicy.atLeast(Configuration.recommendedRecoveryTimeout).isMet(by: timeout)
-    }
 }

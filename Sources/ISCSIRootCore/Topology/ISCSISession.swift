@@ -47,8 +47,14 @@ public struct ISCSISession: Sendable, Hashable {
         self.connections = connections
     }
 
+    /// `session1`: how the kernel names session `number`, and every message, field and label with it.
+    public static func name(_ number: Int) -> String { "session\(number)" }
+
+    /// `root session1` when it carries `/`, `/usr` or swap, else `session1`.
+    public static func name(_ number: Int, root: Bool) -> String { root ? "root \(name(number))" : name(number) }
+
     /// `session1`.
-    public var name: String { "session\(number)" }
+    public var name: String { Self.name(number) }
 
     /// The portal of the first connection.
     public var portal: String? { connections.first?.portal }

@@ -55,3 +55,12 @@ public enum StorageUse: Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
+
+extension [StorageUse] {
+    /// `/, [swap]`: the uses as every message lists them.
+    public var listed: String { map(\.description).joined(separator: ", ") }
+
+    /// ` (carries /, [swap])`, or nothing when there are none: what a finding about a session or
+    /// disk adds to say what losing it costs.
+    public var carriesNote: String { isEmpty ? "" : " (carries \(listed))" }
+}

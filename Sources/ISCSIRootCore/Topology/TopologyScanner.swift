@@ -49,7 +49,7 @@ public struct TopologyScanner: Sendable {
     }
 
     func readSession(number: Int, connections: [String]) -> ISCSISession {
-        let dir = "class/iscsi_session/session\(number)"
+        let dir = "class/iscsi_session/\(ISCSISession.name(number))"
         // …/hostH/sessionN/iscsi_session/sessionN → …/hostH/sessionN
         let devpath = sysfs.resolve(dir).map { Self.parent(Self.parent($0)) } ?? ""
         let hostNumber = devpath.split(separator: "/").reversed().dropFirst().lazy

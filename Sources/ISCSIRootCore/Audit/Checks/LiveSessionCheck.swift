@@ -11,20 +11,19 @@ struct LiveSessionCheck {
         let title = "live root session settings"
         var findings: [CheckFinding] = []
         let sysfs = "/sys/class/iscsi_session/\(session.name)/recovery_tmo"
+        let recipe = SessionRecipe.direct
         switch session.recoveryTimeout {
-        case .value(.off):
+        case .value(let timeout) where recipe.isMet(byRecoveryTimeout: timeout):
             break
-        case .value(.seconds(let seconds)) where seconds >= Configuration.recommendedRecoveryTimeout:
-            break
-        case .value(.seconds(let seconds)):
-            findings.append(CheckFinding(.fail, "\(session.name) recovery_tmo is \(seconds) s: an outage longer than that fails I/O on / and kills the root file system",
+        case .value(let timeout):
+            findings.append(CheckFinding(.fail, "\(session.name) recovery_tmo is \(timeout) s: an outage longer than that fails I/O on / and kills the root file system",
                                     fix: "echo \(Configuration.recommendedRecoveryTimeout) > \(sysfs) (iscsi-rootd run does this with [Session] RecoveryTimeout=)"))
         case .unknown(let reason):
             findings.append(CheckFinding(.unknown, "\(session.name) recovery_tmo: \(reason)"))
         }
-        for connection in session.connections where connection.nopsEnabled {
-            findings.append(CheckFinding(.warn, "\(connection.name) has NOPs on (ping_tmo \(connection.pingTimeout.value ?? 0), recv_tmo \(connection.receiveTimeout.value ?? 0)): a busy link can be declared dead; they change only at the next login",
-                                    fix: "set node.conn[0].timeo.noop_out_interval and noop_out_timeout to 0 in the node record; they apply at the next login"))
+        for connection in session.connections where connection.nopsEnabled != recipe.wantsNops {
+            findings.append(CheckFinding(.warn, "\(connection.name) has NOPs on (\(SessionRecipe.nopTimers(connection))): a busy link can be declared dead; they change only at the next login",
+                                    fix: "\(recipe.nopSetting) in the node record; they apply at the next login"))
         }
         let recovery = session.recoveryTimeout.value.map { "\($0)" } ?? "?"
         return AuditItem(id: "live-session", title: title, findings: findings,
@@ -35,8 +34,9 @@ struct LiveSessionCheck {
     /// NOPs on, so its I/O fails over instead of waiting in the session.
     var pathItem: AuditItem {
         var findings: [CheckFinding] = []
+        let recipe = SessionRecipe.multipathPath
         switch session.recoveryTimeout {
-        case .value(let timeout) where Configuration.isMultipathRecoveryTimeout(timeout):
+        case .value(let timeout) where recipe.isMet(byRecoveryTimeout: timeout):
             break
         case .value(let timeout):
             findings.append(CheckFinding(.fail, "\(session.name) is a multipath path with recovery_tmo \(timeout): I/O on a dead path waits that long instead of failing over to another path",
@@ -44,9 +44,9 @@ struct LiveSessionCheck {
         case .unknown(let reason):
             findings.append(CheckFinding(.unknown, "\(session.name) recovery_tmo: \(reason)"))
         }
-        for connection in session.connections where !connection.nopsEnabled {
+        for connection in session.connections where connection.nopsEnabled != recipe.wantsNops {
             findings.append(CheckFinding(.warn, "\(connection.name) of multipath path \(session.name) has NOPs off: a dead path is noticed only when a command times out",
-                                    fix: "set \(NodeRecord.noopOutInterval) = \(Configuration.multipathNopInterval) and \(NodeRecord.noopOutTimeout) = \(Configuration.multipathNopTimeout) in the node record; they apply at the next login"))
+                                    fix: "\(recipe.nopSetting) in the node record; they apply at the next login"))
         }
         let recovery = session.recoveryTimeout.value.map { "\($0)" } ?? "?"
         return AuditItem(id: "live-session", title: "live multipath path settings", findings: findings,

@@ -86,7 +86,7 @@ struct MultipathQueueCheck {
 
     var item: AuditItem {
         let title = "the root map queues with no path left"
-        let what = carries.map(\.description).joined(separator: ", ")
+        let what = carries.listed
         let fix = """
             add to /etc/multipath.conf, then multipathd reconfigure:
               multipaths {
