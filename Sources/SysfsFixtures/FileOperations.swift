@@ -1,4 +1,5 @@
 import Foundation
+import ISCSIRootCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -28,10 +29,10 @@ enum Files {
 
     /// Writes `bytes` with `mode`; an existing file is replaced atomically (a reader never sees it missing).
     static func write(_ path: String, _ bytes: [UInt8], mode: UInt16) throws {
-        try makeDirectories(parent(path))
+        try makeDirectories(TopologyScanner.parent(path))
         var target = path
         let exists = lstatExists(path)
-        if exists { target = parent(path) + "/.fixture-\(getpid())-" + lastComponent(path) }
+        if exists { target = TopologyScanner.parent(path) + "/.fixture-\(getpid())-" + TopologyScanner.lastComponent(path) }
         let fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw FixtureError.errno("create", target) }
         defer { close(fd) }
@@ -50,14 +51,14 @@ enum Files {
 
     /// A symbolic link at `path` with the literal `target` (replacing whatever was there).
     static func symlink(_ path: String, target: String) throws {
-        try makeDirectories(parent(path))
+        try makeDirectories(TopologyScanner.parent(path))
         if lstatExists(path) { try remove(path) }
         guard Glibc.symlink(target, path) == 0 else { throw FixtureError.errno("symlink", path) }
     }
 
     /// A relative link from `path` to `target`, both absolute: `../../devices/…` as the kernel makes them.
     static func relativeSymlink(_ path: String, to target: String) throws {
-        let from = parent(path).split(separator: "/")
+        let from = TopologyScanner.parent(path).split(separator: "/")
         let to = target.split(separator: "/")
         var common = 0
         while common < from.count && common < to.count && from[common] == to[common] { common += 1 }
@@ -68,7 +69,7 @@ enum Files {
     /// A bound unix socket: `open(2)` on it fails with ENXIO, as reading `wwid` does on QEMU's CD-ROM.
     /// It is bound at the short `scratch` path (socket addresses hold 107 bytes) and renamed into place.
     static func socketFile(_ path: String, scratch: String) throws {
-        try makeDirectories(parent(path))
+        try makeDirectories(TopologyScanner.parent(path))
         if lstatExists(path) { try remove(path) }
         try bindSocket(scratch)
         guard rename(scratch, path) == 0 else { throw FixtureError.errno("rename", scratch) }
@@ -109,15 +110,5 @@ enum Files {
     static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
-    }
-
-    static func parent(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
-
-    static func lastComponent(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return path }
-        return String(path[path.index(after: slash)...])
     }
 }

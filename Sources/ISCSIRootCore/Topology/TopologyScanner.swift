@@ -286,10 +286,10 @@ public struct TopologyScanner: Sendable {
         return sysfs.exists("class/block/\(name)") ? name : nil
     }
 
-    // MARK: Path helpers
+    // MARK: Path helpers (the fixtures build their trees with them too)
 
     /// `42` from `session42` (with `prefix` "session"); stops at `terminator` when given.
-    static func number(after prefix: String, in name: some StringProtocol, upTo terminator: Character? = nil) -> Int? {
+    public static func number(after prefix: String, in name: some StringProtocol, upTo terminator: Character? = nil) -> Int? {
         guard name.hasPrefix(prefix) else { return nil }
         var digits = name.dropFirst(prefix.count)
         if let terminator, let end = digits.firstIndex(of: terminator) { digits = digits[..<end] }
@@ -297,12 +297,14 @@ public struct TopologyScanner: Sendable {
         return Int(bounded: digits, in: 0...Int(UInt32.max))
     }
 
-    static func parent(_ path: String) -> String {
+    /// `/a/b` from `/a/b/c`; "" when there is no slash.
+    public static func parent(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "" }
         return String(path[..<slash])
     }
 
-    static func lastComponent(_ path: String) -> String {
+    /// `c` from `/a/b/c`.
+    public static func lastComponent(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return path }
         return String(path[path.index(after: slash)...])
     }

@@ -1,0 +1,112 @@
+import Foundation
+import ISCSIRootCore
+
+/// Block devices stacked on disks: partitions, dm-multipath maps, kpartx partitions, other device-mapper devices, md RAID.
+extension FixtureTree {
+    /// Partition `number` of `disk` (`sda2`): `partition`, `dev`, `start`, `size` and the captured
+    /// block statistics files, plus `/sys/class/block` and `/sys/dev/block` links.
+    @discardableResult
+    public func addPartition(_ number: Int, of disk: String, startSector: UInt64 = 2048,
+                             sectors: UInt64 = 131_072) throws -> String {
+        let world = try CaptureLibrary.world(.loggedIn)
+        guard let diskPath = sysfs.resolve("class/block/\(disk)"),
+              let numbers = majorMinor(sysfs.attribute("class/block/\(disk)/dev").value ?? "") else {
+            throw FixtureError(message: "no block device \(disk)")
+        }
+        let name = disk.last?.isNumber == true ? "\(disk)p\(number)" : "\(disk)\(number)"
+        let path = "\(diskPath)/\(name)"
+        let dev = substitutingNumbers(world.blockDev, [numbers.major, numbers.minor + UInt64(number)])
+        try Files.makeDirectories(abs("\(path)/holders"))
+        try Files.write(abs("\(path)/partition"), "\(number)\n", mode: 0o444)
+        try Files.write(abs("\(path)/dev"), dev + "\n", mode: 0o444)
+        try Files.write(abs("\(path)/start"), "\(startSector)\n", mode: 0o444)
+        try writeBlockAttributes(world, at: path, names: ["size", "ro", "alignment_offset", "discard_alignment",
+                                                          "inflight", "stat"], values: ["size": "\(sectors)"])
+        try linkBlock(name: name, path: path, dev: dev, wholeDisk: false)
+        return name
+    }
+
+    /// A dm-multipath map `dm-N` named `name` over the path disks `paths` (one LUN seen through several
+    /// sessions): `dm/uuid` is `mpath-<WWID>`, the WWID being the first path's `device/wwid` as
+    /// multipath-tools' `scsi_id` derives it (`naa.` becomes the NAA type `3`). Request-based, so its
+    /// queue offers the captured schedulers.
+    @discardableResult
+    public func addMultipathMap(name mapped: String, paths: [String], sectors: UInt64 = 16_777_216) throws -> String {
+        guard let first = paths.first, let wwid = sysfs.attribute("class/block/\(first)/device/wwid").value else {
+            throw FixtureError(message: "no wwid for the paths \(paths)")
+        }
+        let id = wwid.hasPrefix("naa.") ? "3" + wwid.dropFirst(4) : wwid
+        return try addDeviceMapper(name: mapped, over: paths, sectors: sectors, uuid: "mpath-\(id)", requestBased: true)
+    }
+
+    /// Partition `number` of a multipath map as kpartx makes it: `<map>-part<N>`, uuid `part<N>-<map uuid>`.
+    @discardableResult
+    public func addMapperPartition(_ number: Int, of map: String, sectors: UInt64 = 131_072) throws -> String {
+        guard let name = sysfs.attribute("class/block/\(map)/dm/name").value,
+              let uuid = sysfs.attribute("class/block/\(map)/dm/uuid").value else {
+            throw FixtureError(message: "no device-mapper device \(map)")
+        }
+        return try addDeviceMapper(name: "\(name)-part\(number)", over: [map], sectors: sectors, uuid: "part\(number)-\(uuid)")
+    }
+
+    /// A device-mapper device `dm-N` named `name` (as LVM makes `vg-root`) over `slaves` (partitions
+    /// or disks), with `slaves/` and the slaves' `holders/` links; `uuid` in `dm/uuid` (dm-sysfs.c:
+    /// empty when the tool set none), `dm/suspended` 0. A request-based table (multipath) has a
+    /// blk-mq queue with schedulers; bio-based ones read `none`.
+    @discardableResult
+    public func addDeviceMapper(name mapped: String, over slaves: [String], sectors: UInt64 = 131_072,
+                                uuid: String = "", requestBased: Bool = false) throws -> String {
+        let world = try CaptureLibrary.world(.loggedIn)
+        let index = nextMapperIndex
+        nextMapperIndex += 1
+        let name = "dm-\(index)"
+        let path = "/devices/virtual/block/\(name)"
+        // Device-mapper's dynamic major on the captured machine comes before virtio-blk's 254.
+        let dev = substitutingNumbers(world.blockDev, [253, UInt64(index)])
+        try Files.write(abs("\(path)/dev"), dev + "\n", mode: 0o444)
+        try Files.write(abs("\(path)/dm/name"), mapped + "\n", mode: 0o444)
+        try Files.write(abs("\(path)/dm/uuid"), uuid + "\n", mode: 0o444)
+        try Files.write(abs("\(path)/dm/suspended"), "0\n", mode: 0o444)
+        // Bio-based device-mapper queues offer no scheduler: the file reads `none`.
+        let scheduler = requestBased ? (world.blockAttributes["queue/scheduler"] ?? "none") : "none"
+        try Files.write(abs("\(path)/queue/scheduler"), scheduler + "\n", mode: 0o644)
+        try writeBlockAttributes(world, at: path, names: ["size", "ro", "removable", "inflight", "stat"],
+                                 values: ["size": "\(sectors)"])
+        try Files.makeDirectories(abs("\(path)/holders"))
+        try Files.makeDirectories(abs("\(path)/slaves"))
+        for slave in slaves {
+            guard let slavePath = sysfs.resolve("class/block/\(slave)") else {
+                throw FixtureError(message: "no block device \(slave)")
+            }
+            try Files.relativeSymlink(abs("\(path)/slaves/\(slave)"), to: abs(slavePath))
+            try Files.relativeSymlink(abs("\(slavePath)/holders/\(name)"), to: abs(path))
+        }
+        try linkBlock(name: name, path: path, dev: dev, wholeDisk: true)
+        return name
+    }
+
+    /// An md RAID array `md<number>` over `members` (disks or partitions): `md/level` as
+    /// Documentation/admin-guide/md.rst shows it (`raid1`), `slaves/` and the members' `holders/` links,
+    /// md's block major 9.
+    @discardableResult
+    public func addRAID(_ number: Int, level: String = "raid1", over members: [String], sectors: UInt64 = 131_072) throws -> String {
+        let world = try CaptureLibrary.world(.loggedIn)
+        let name = "md\(number)"
+        let path = "/devices/virtual/block/\(name)"
+        let dev = substitutingNumbers(world.blockDev, [9, UInt64(number)])
+        try Files.write(abs("\(path)/dev"), dev + "\n", mode: 0o444)
+        try Files.write(abs("\(path)/md/level"), level + "\n", mode: 0o644)
+        try writeBlockAttributes(world, at: path, names: ["size", "ro", "removable", "inflight", "stat"],
+                                 values: ["size": "\(sectors)"])
+        try Files.makeDirectories(abs("\(path)/holders"))
+        try Files.makeDirectories(abs("\(path)/slaves"))
+        for member in members {
+            guard let memberPath = sysfs.resolve("class/block/\(member)") else { throw FixtureError(message: "no block device \(member)") }
+            try Files.relativeSymlink(abs("\(path)/slaves/\(member)"), to: abs(memberPath))
+            try Files.makeDirectories(abs("\(memberPath)/holders"))
+            try Files.relativeSymlink(abs("\(memberPath)/holders/\(name)"), to: abs(path))
+        }
+        try linkBlock(name: name, path: path, dev: dev, wholeDisk: true)
+        return name
+    }
+}
