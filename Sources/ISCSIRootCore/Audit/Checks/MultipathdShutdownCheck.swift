@@ -1,29 +1,3 @@
-/// multipathd runs now and starts at boot: without it a failed path is never reinstated, so after one
-/// outage per path the root map has none left.
-struct MultipathdRunningCheck {
-    let processes: [ProcessInfo]
-    let units: UnitLookup
-
-    var item: AuditItem {
-        let title = "multipathd is running and enabled"
-        let masked = units.load("multipathd.service").isMasked
-        let start = masked ? "systemctl unmask multipathd.service && systemctl enable --now multipathd.service"
-            : "systemctl enable --now multipathd.service"
-        guard let process = processes.first else {
-            return AuditItem(id: "multipathd-running", title: title, verdict: .fail,
-                             detail: "no multipathd process: a path that fails is never reinstated when it comes back, and the root map loses one path after another",
-                             fix: start)
-        }
-        guard units.isEnabled("multipathd.service") else {
-            return AuditItem(id: "multipathd-running", title: title, verdict: .warn,
-                             detail: "multipathd runs as pid \(process.pid), but multipathd.service is \(masked ? "masked" : "not enabled"): after the next boot nobody reinstates failed paths",
-                             fix: start)
-        }
-        return AuditItem(id: "multipathd-running", title: title, verdict: .ok,
-                         detail: "multipathd runs as pid \(process.pid); multipathd.service is enabled")
-    }
-}
-
 /// multipathd outlives the root at shutdown, as iscsid must: not stopped by the shutdown transaction,
 /// spared by the final kill, and not turning queueing off on its way out (it does when
 /// `queue_without_daemon` is `no`, the default: libmultipath's cleanup_maps()).
@@ -74,44 +48,5 @@ struct MultipathdShutdownCheck {
                          okDetail: survivesKill
                             ? "multipathd runs as a root storage daemon (@argv[0]) and keeps queueing without the daemon"
                             : "multipathd.service is not stopped by the shutdown transaction, has SurviveFinalKillSignal=yes and queue_without_daemon yes")
-    }
-}
-
-/// The root map queues when no path is left, so a full outage waits instead of failing I/O on `/`;
-/// and multipath.conf says so in lines multipathd reads the same way.
-struct MultipathQueueCheck {
-    let map: MultipathMap
-    let carries: [StorageUse]
-    let conf: MultipathConf
-
-    var item: AuditItem {
-        let title = "the root map queues with no path left"
-        let what = carries.listed
-        let fix = """
-            add to /etc/multipath.conf, then multipathd reconfigure:
-              multipaths {
-                multipath {
-                  wwid \(map.wwid)
-                  no_path_retry queue
-                }
-              }
-            """
-        var findings: [CheckFinding] = []
-        switch map.queueing.queues {
-        case true?:
-            break
-        case false?:
-            findings.append(CheckFinding(.fail, "\(map.name) (\(what)) does not queue: \(map.queueing.detail); losing every path fails I/O on \(what)",
-                                    fix: fix))
-        case nil:
-            findings.append(CheckFinding(.warn, "\(map.name) (\(what)): \(map.queueing.detail)", fix: fix))
-        }
-        let problems = conf.problems + conf.unreadable
-        if !problems.isEmpty {
-            findings.append(CheckFinding(.warn, "multipath.conf not understood here: \(problems.joined(separator: "; "))",
-                                    fix: "correct those lines; 'multipath -t' prints the configuration multipathd uses"))
-        }
-        return AuditItem(id: "multipath-queue", title: title, findings: findings,
-                         okDetail: "\(map.name) (\(what)) queues: \(map.queueing.detail)")
     }
 }
