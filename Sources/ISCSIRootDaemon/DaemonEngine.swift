@@ -125,7 +125,7 @@ struct DaemonEngine {
         checkNetwork(at: now)
         report(paths.update(topology, at: now), at: now)
         sampleIO(at: now)
-        report(damageTracker.observeExt4(errorCounts: ext4ErrorCounts(), topology: topology, at: now), at: now)
+        report(damageTracker.observeExt4(errorCounts: scanner.ext4ErrorCounts(of: topology), topology: topology, at: now), at: now)
         summariseBacklog(kernelBacklog, at: now)
         audit(at: now)
         updateStatus(at: now)
@@ -172,27 +172,17 @@ struct DaemonEngine {
         checkNetwork(at: now)
         report(paths.update(topology, at: now), at: now)
         tuneSessions(at: now)
-        report(damageTracker.observeExt4(errorCounts: ext4ErrorCounts(), topology: topology, at: now), at: now)
+        report(damageTracker.observeExt4(errorCounts: scanner.ext4ErrorCounts(of: topology), topology: topology, at: now), at: now)
         sampleIO(at: now)
         updateStatus(at: now)
     }
 
-    /// Reads every iSCSI disk's I/O counters for stall detection: one read of `proc/diskstats`
-    /// for all of them; a disk it lacks (a test tree without the file) from its own `inflight` and
-    /// `stat`. Returns whether there is anything to report: a stall began, ended or goes on.
+    /// Reads every iSCSI disk's I/O counters (`TopologyScanner.ioSamples`) for stall detection.
+    /// Returns whether there is anything to report: a stall began, ended or goes on.
     @discardableResult
     mutating func sampleIO(at now: Moment) -> Bool {
         lastIOSample = now
-        var diskstats: [String: IOSample] = [:]
-        if let tree = options.diskstats, case .success(let text) = tree.read("proc/diskstats") {
-            diskstats = IOSample.parseDiskstats(text)
-        }
-        let samples = topology.iscsiDevices.compactMap { device -> (device: SCSIDevice, sample: IOSample)? in
-            guard let disk = device.disk,
-                  let sample = diskstats[disk.name]
-                    ?? IOSample.read(options.sysfs, blockDirectory: "\(device.devpath)/block/\(disk.name)") else { return nil }
-            return (device, sample)
-        }
+        let samples = scanner.ioSamples(of: topology, diskstats: options.diskstats)
         ioInFlight = samples.contains { $0.sample.inflight > 0 }
         let events = stallTracker.update(samples, topology: topology, threshold: configuration.stallThreshold, at: now)
         report(events, at: now)
@@ -299,16 +289,6 @@ struct DaemonEngine {
             case .notice(let message, let fields): logger.notice("\(message)", metadata: Self.metadata(fields))
             }
         }
-    }
-
-    private func ext4ErrorCounts() -> [String: Int] {
-        var counts: [String: Int] = [:]
-        for chain in topology.chains where chain.fileSystem == "ext4" {
-            guard let device = chain.path.first, chain.disks.contains(where: { topology.device(disk: $0)?.isISCSI == true }),
-                  let count = options.sysfs.integer("fs/ext4/\(device)/errors_count").value else { continue }
-            counts[device] = count
-        }
-        return counts
     }
 
     // MARK: Reporting
