@@ -1,13 +1,14 @@
 import CSystemd
 import Glibc
+import SystemPackage
 import Synchronization
 
 /// `<TextfileDirectory>/iscsi-rootd.prom` for node_exporter's textfile collector, written on a thread of
 /// its own: the directory may live on the very root disk the daemon watches, and a write blocked by
 /// an outage must never stall the event loop. Only the newest exposition waits to be written; each
-/// write replaces the file atomically, the way `StateFile` does (a temporary file created with
-/// O_EXCL|O_NOFOLLOW in the directory, then renamed; its name does not end in `.prom`, so the
-/// collector never reads it), but without fsync: nothing here may wait for the disk to come back.
+/// write replaces the file atomically with `FileReplacement`, as the state file is (the temporary
+/// file's name does not end in `.prom`, so the collector never reads it), but without fsync: nothing
+/// here may wait for the disk to come back.
 final class MetricsFile: Sendable {
     static let fileName = "iscsi-rootd.prom"
 
@@ -122,41 +123,22 @@ final class MetricsFile: Sendable {
     /// Writes `text` to `<directory>/iscsi-rootd.prom.tmp` and renames it over the file; what went
     /// wrong, with what to do, if anything.
     private func replace(with text: String) -> String? {
-        let temporary = Self.fileName + ".tmp"
-        func failure(_ what: String) -> String {
-            let code = errno
-            var message = "cannot \(what): \(StateFile.errorText())"
-            if code == EROFS {
-                message += "; the unit's sandbox (ProtectSystem=strict) allows the directory only with a drop-in saying ReadWritePaths=-\(directory) (example: iscsi-rootd.service.d/metrics.conf)"
-            } else if code == ENOENT {
-                message += "; \(directory) must exist (node_exporter's textfile directory)"
-            }
-            return message
-        }
         let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        if directoryFD < 0 { return failure("open \(directory)") }
-        defer { close(directoryFD) }
-        // A leftover of a killed write, or something planted: unlink removes a link, not its target.
-        if unlinkat(directoryFD, temporary, 0) != 0 && errno != ENOENT { return failure("remove \(directory)/\(temporary)") }
-        let fd = openat(directoryFD, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        if fd < 0 { return failure("create \(directory)/\(temporary)") }
-        fchmod(fd, 0o644)  // node_exporter runs as another user; the unit sets UMask=0077
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 {
-                let reason = failure("write \(directory)/\(temporary)")
-                close(fd)
-                unlinkat(directoryFD, temporary, 0)
-                return reason
-            }
-            offset += written
+        let failure = directoryFD < 0
+            ? FileReplacement.Failure(action: "open \(directory)", code: Errno(rawValue: errno))
+            // 0644: node_exporter runs as another user; the unit sets UMask=0077.
+            : FileReplacement.replace(Self.fileName, in: directoryFD, directory: directory, with: Array(text.utf8),
+                                      mode: 0o644, durable: false)
+        if directoryFD >= 0 { close(directoryFD) }
+        guard let failure else { return nil }
+        switch failure.code {
+        case .readOnlyFileSystem:
+            return "\(failure); the unit's sandbox (ProtectSystem=strict) allows the directory only with a drop-in saying ReadWritePaths=-\(directory) (example: iscsi-rootd.service.d/metrics.conf)"
+        case .noSuchFileOrDirectory:
+            return "\(failure); \(directory) must exist (node_exporter's textfile directory)"
+        default:
+            return failure.description
         }
-        close(fd)
-        if renameat(directoryFD, temporary, directoryFD, Self.fileName) != 0 { return failure("rename \(directory)/\(temporary)") }
-        return nil
     }
 }
 

@@ -6,15 +6,12 @@ import SystemPackage
 ///
 /// Written so that neither a kill at any point nor a hostile file system can do harm: into a
 /// directory that is not a symbolic link, belongs to this user and is writable by no one else
-/// (else nothing is written and the reason is returned); through a temporary file created with
-/// O_EXCL|O_NOFOLLOW relative to that directory (a link planted there is removed, never followed),
-/// written whole, fsync'd, then renamed over the old file: a reader sees the old state or the new,
-/// never a torn one.
+/// (else nothing is written and the reason is returned); then `FileReplacement`, fsync'd: a reader
+/// sees the old state or the new, never a torn one.
 struct StateFile {
     let directory: String
 
     var path: String { directory + "/" + DaemonState.fileName }
-    var temporaryName: String { DaemonState.fileName + ".tmp" }
 
     /// The last state written: nil when there is none, an error when it cannot be used.
     func read() -> Result<DaemonStateFile, StateFileError>? {
@@ -29,32 +26,10 @@ struct StateFile {
         case .failure(let reason): return reason.description
         }
         defer { close(directoryFD) }
-        // A leftover of a killed write, or something planted: unlink removes a link, not its target.
-        if unlinkat(directoryFD, temporaryName, 0) != 0 && errno != ENOENT {
-            return "cannot remove \(directory)/\(temporaryName): \(Self.errorText())"
-        }
-        let fd = openat(directoryFD, temporaryName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        if fd < 0 { return "cannot create \(directory)/\(temporaryName): \(Self.errorText())" }
-        fchmod(fd, 0o644)  // whatever the umask (the unit sets UMask=0077)
-        let bytes = Array((file.json.serialized(pretty: true) + "\n").utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 {
-                let reason = "cannot write \(directory)/\(temporaryName): \(Self.errorText())"
-                close(fd)
-                unlinkat(directoryFD, temporaryName, 0)
-                return reason
-            }
-            offset += written
-        }
-        fsync(fd)
-        close(fd)
-        if renameat(directoryFD, temporaryName, directoryFD, DaemonState.fileName) != 0 {
-            return "cannot rename \(directory)/\(temporaryName): \(Self.errorText())"
-        }
-        return nil
+        // 0644 whatever the umask (the unit sets UMask=0077): `status` runs unprivileged.
+        return FileReplacement.replace(DaemonState.fileName, in: directoryFD, directory: directory,
+                                       with: Array((file.json.serialized(pretty: true) + "\n").utf8), mode: 0o644,
+                                       durable: true)?.description
     }
 
     /// The state directory, created 0755 when missing; refused when it is a link, not a directory,
@@ -86,7 +61,6 @@ struct StateFile {
     }
 
     static func errorText() -> String {
-        let code = Errno(rawValue: errno)
-        return "\(code.symbolicName) (\(code))"
+        FileReplacement.Failure.text(Errno(rawValue: errno))
     }
 }
