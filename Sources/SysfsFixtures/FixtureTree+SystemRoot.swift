@@ -43,8 +43,8 @@ extension FixtureTree {
         var id = 21
         for (point, dev, fileSystem, source) in rootFirst.map({ ($0.point, $0.majorMinor, $0.fileSystem, $0.source) }) + base {
             let parent = point == "/" ? 1 : 21
-            lines.append("\(id) \(parent) \(dev) / \(Self.escaped(point)) rw,relatime shared:\(id - 20) - "
-                         + "\(fileSystem) \(Self.escaped(source)) rw")
+            lines.append("\(id) \(parent) \(dev) / \(point.escapedOctal) rw,relatime shared:\(id - 20) - "
+                         + "\(fileSystem) \(source.escapedOctal) rw")
             id += 1
         }
         try Files.write(system.path("proc/self/mountinfo"), lines.joined(separator: "\n") + "\n", mode: 0o444)
@@ -56,7 +56,7 @@ extension FixtureTree {
         // mm/swapfile.c swap_show(): the path padded to 40 columns, then tab-separated columns.
         var text = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
         for (index, swap) in swaps.enumerated() {
-            let path = Self.escaped(swap.path)
+            let path = swap.path.escapedOctal
             let padding = String(repeating: " ", count: path.count < 40 ? 40 - path.count : 1)
             let kind = swap.kind == "file" ? "file\t" : "partition"
             text += "\(path)\(padding)\(kind)\t\(swap.kibibytes)\t\(swap.kibibytes < 10_000_000 ? "\t" : "")0\t\t-\(index + 2)\n"
@@ -64,11 +64,4 @@ extension FixtureTree {
         try Files.write(system.path("proc/swaps"), text, mode: 0o444)
     }
 
-    /// Space, tab, newline and backslash as the kernel escapes them in mountinfo and swaps
-    /// (`seq_escape`, octal; `unescapeOctal` in the core reads them back).
-    static func escaped(_ path: String) -> String {
-        path.map { kernelEscapes[$0] ?? String($0) }.joined()
-    }
-
-    private static let kernelEscapes: [Character: String] = [" ": "\\040", "\t": "\\011", "\n": "\\012", "\\": "\\134"]
 }

@@ -16,4 +16,11 @@ struct FstabEscapeTests {
         #expect(table.map(\.mountPoint) == ["/srv/my data"])
         #expect(table.map(\.source) == ["/dev/sd\\a2"])
     }
+
+    @Test func theKernelsOctalEscapingReadsBack() {
+        let path = "/srv/my data\tx\\y\nz é"
+        #expect(path.escapedOctal == "/srv/my\\040data\\011x\\134y\\012z\\040é")
+        #expect(unescapeOctal(Substring(path.escapedOctal)) == path)
+        #expect("/plain".escapedOctal == "/plain")
+    }
 }
