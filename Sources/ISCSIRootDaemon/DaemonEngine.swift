@@ -144,15 +144,10 @@ struct DaemonEngine {
     }
 
     private mutating func summariseBacklog(_ records: [KernelRecord], at now: Moment) {
-        var counts: [String: Int] = [:]
         for record in records {
-            let events = damageTracker.observe(record, topology: topology, at: now, live: false)
-            report(events, at: now)
-            if record.isFromKernel, let signal = KernelStorageSignal(message: record.message) { counts[signal.kindName, default: 0] += 1 }
+            report(damageTracker.observe(record, topology: topology, at: now, live: false), at: now)
         }
-        guard !counts.isEmpty else { return }
-        let summary = counts.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key)" }.joined(separator: ", ")
-        logger.notice("kernel log before start: \(summary)")
+        if let summary = JournalEntry.kernelBacklog(records) { route(summary) }
     }
 
     // MARK: Inputs
@@ -283,12 +278,7 @@ struct DaemonEngine {
 
     private mutating func tuneSessions(at now: Moment) {
         let tuner = SessionTuner(sysfs: options.sysfs, policy: configuration.recoveryTimeout)
-        for entry in rootTimers.tune(topology, with: tuner, at: now) {
-            switch entry {
-            case .event(let event): emit(event)
-            case .notice(let message, let fields): logger.notice("\(message)", metadata: Self.metadata(fields))
-            }
-        }
+        for entry in rootTimers.tune(topology, with: tuner, at: now) { route(entry) }
     }
 
     // MARK: Reporting
@@ -306,6 +296,14 @@ struct DaemonEngine {
 
     private mutating func report(_ events: [HealthEvent], at now: Moment) {
         for event in network.attributeCauses(events) { emit(event) }
+    }
+
+    /// A journal line the core composed: an event is emitted, a notice logged with its fields.
+    private mutating func route(_ entry: JournalEntry) {
+        switch entry {
+        case .event(let event): emit(event)
+        case .notice(let message, let fields): logger.notice("\(message)", metadata: Self.metadata(fields))
+        }
     }
 
     /// One journal entry, kept in the state file's recent events too.

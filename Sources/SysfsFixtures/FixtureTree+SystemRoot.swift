@@ -63,5 +63,4 @@ extension FixtureTree {
         }
         try Files.write(system.path("proc/swaps"), text, mode: 0o444)
     }
-
 }

@@ -142,4 +142,27 @@ struct JournalEventTests {
         #expect(events.first?.message == "boot chain: fstab: fail: no _netdev; fix: add _netdev then reboot")
         #expect(events.first?.fields == [.state: "fail"])
     }
+
+    @Test func theKernelLogBeforeStartIsOneNoticeCountedByKind() {
+        func record(_ sequence: UInt64, _ message: String, facility: Int = 0) -> KernelRecord {
+            KernelRecord(level: 3, facility: facility, sequence: sequence, timestampMicroseconds: sequence * 1000, message: message)
+        }
+        let records = [
+            record(1, "I/O error, dev sda, sector 2048 op 0x1:(WRITE) flags 0x800 phys_seg 1 prio class 2"),
+            record(2, "I/O error, dev sda, sector 4096 op 0x1:(WRITE) flags 0x800 phys_seg 1 prio class 2"),
+            record(3, "EXT4-fs error (device sda2): ext4_journal_check_start:83: comm kworker: Detected aborted journal"),
+            record(4, "I/O error, dev sda, sector 1 op 0x1:(WRITE) flags 0x800 phys_seg 1 prio class 2", facility: 1),
+            record(5, "e1000: eth0 NIC Link is Up"),
+        ]
+        let entry = JournalEntry.kernelBacklog(records)
+        guard case .notice(let message, let fields)? = entry else {
+            Issue.record("expected a notice, got \(String(describing: entry))")
+            return
+        }
+        // Sorted by kind; the user-space record is not counted.
+        #expect(message == "kernel log before start: 2 × I/O error, 1 × file system error")
+        #expect(fields.isEmpty)
+        #expect(JournalEntry.kernelBacklog([records[4]]) == nil)
+        #expect(JournalEntry.kernelBacklog([]) == nil)
+    }
 }

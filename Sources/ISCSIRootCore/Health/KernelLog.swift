@@ -156,3 +156,18 @@ extension String {
         return nil
     }
 }
+
+extension JournalEntry {
+    /// `kernel log before start: 2 × I/O error, 1 × journal aborted`: the storage signals the kernel
+    /// itself logged before the daemon started, counted by kind (they are not re-emitted one by
+    /// one); nil when there are none.
+    public static func kernelBacklog(_ records: [KernelRecord]) -> JournalEntry? {
+        var counts: [String: Int] = [:]
+        for record in records where record.isFromKernel {
+            if let signal = KernelStorageSignal(message: record.message) { counts[signal.kindName, default: 0] += 1 }
+        }
+        guard !counts.isEmpty else { return nil }
+        let summary = counts.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key)" }.joined(separator: ", ")
+        return .notice("kernel log before start: \(summary)", fields: [:])
+    }
+}
