@@ -165,4 +165,19 @@ struct JournalEventTests {
         #expect(JournalEntry.kernelBacklog([records[4]]) == nil)
         #expect(JournalEntry.kernelBacklog([]) == nil)
     }
+
+    @Test func theFieldsThatIdentifyASession() throws {
+        let tree = try FixtureTree.healthyDisklessClient()
+        let topology = tree.scanner.scan()
+        let session = try #require(topology.session(1))
+        let fields = topology.journalFields(of: session, carries: topology.criticalUses(ofSession: 1))
+        #expect(fields[.session] == "session1")
+        #expect(fields[.target] == session.targetName.value && fields[.target] != nil)
+        #expect(fields[.portal] == session.portal && fields[.portal] != nil)
+        #expect(fields[.host] == "host2")
+        #expect(fields[.recoveryTimeout] == "120")
+        #expect(fields[.root] == "1")
+        #expect(topology.journalFields(of: session, carries: [])[.root] == nil)
+        #expect(JournalField.identifying(session, host: nil, carries: [])[.host] == nil)
+    }
 }

@@ -23,6 +23,9 @@ struct PathTrackerTests {
         #expect(down[0].message == "root degraded: 1 of 2 paths of mpatha (sdb via session2 down: session FAILED, blocked)")
         #expect(down[0].fields[.multipathMap] == "mpatha" && down[0].fields[.device] == "sdb")
         #expect(down[0].fields[.pathsUp] == "1" && down[0].fields[.pathsTotal] == "2" && down[0].fields[.root] == "1")
+        // The path's session is named as every entry names a session, without a host.
+        #expect(down[0].fields[.session] == "session2" && down[0].fields[.portal] != nil && down[0].fields[.target] != nil)
+        #expect(down[0].fields[.recoveryTimeout] == "5" && down[0].fields[.host] == nil)
         // The path session is not a root session in recovery: RecoveryTracker leaves it alone.
         #expect(recovery.update(topology, at: TestClock.at(110)).isEmpty)
         #expect(paths.update(topology, at: TestClock.at(111)).isEmpty, "nothing new while it stays down")

@@ -138,7 +138,7 @@ struct StorageTarget {
             guard let found = topology.session(session) else { return nil }
             let carries = topology.criticalUses(ofSession: session)
             self.init(device: nil, session: session, mountPoints: carries.map(\.description), carriesRoot: !carries.isEmpty,
-                      fields: RecoveryTracker.fields(found, host: found.hostNumber.flatMap(topology.host), carries: carries))
+                      fields: topology.journalFields(of: found, carries: carries))
         case .rejectingOffline(let hctl):
             guard let device = topology.devices.first(where: { $0.hctl == hctl && $0.isISCSI }),
                   let name = device.disk?.name else { return nil }
@@ -162,8 +162,7 @@ struct StorageTarget {
         let mountPoints = chains.map(\.use.description)
         var fields: [JournalField: String] = [.device: device, .scsiDevice: scsi.hctl.description]
         if let session = scsi.sessionNumber.flatMap(topology.session) {
-            fields.merge(RecoveryTracker.fields(session, host: session.hostNumber.flatMap(topology.host),
-                                                carries: topology.criticalUses(ofSession: session.number))) { a, _ in a }
+            fields.merge(topology.journalFields(of: session, carries: topology.criticalUses(ofSession: session.number))) { a, _ in a }
         }
         if let mount = mountPoints.first { fields[.mountPoint] = mount }
         self.init(device: device, session: scsi.sessionNumber, mountPoints: mountPoints,

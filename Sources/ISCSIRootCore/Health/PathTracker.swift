@@ -109,10 +109,8 @@ public struct PathTracker: Sendable {
             fields[.state] = device.state.value?.description ?? "unknown"
         }
         if let session = path.session {
-            fields[.session] = session.name
-            if let portal = session.portal { fields[.portal] = portal }
-            if let target = session.targetName.value { fields[.target] = target }
-            if let timeout = session.recoveryTimeout.value { fields[.recoveryTimeout] = String(timeout.jsonValue) }
+            // ROOT is the map's; a path session's own carries nothing.
+            fields.merge(JournalField.identifying(session, host: nil, carries: [])) { a, _ in a }
         }
         return fields
     }

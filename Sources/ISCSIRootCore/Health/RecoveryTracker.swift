@@ -109,7 +109,7 @@ public struct RecoveryTracker: Sendable {
             }
         }
 
-        var fields = Self.fields(session, host: host, carries: carries)
+        var fields = topology.journalFields(of: session, carries: carries)
         fields[.state] = state?.description ?? "unknown"
         if let previousState { fields[.previousState] = previousState }
         let name = ISCSISession.name(session.number, root: !carries.isEmpty)
@@ -162,16 +162,5 @@ public struct RecoveryTracker: Sendable {
         finished.append(episode)
         statistics.episodeEnded(episode)
         if finished.count > historyLimit { finished.removeFirst(finished.count - historyLimit) }
-    }
-
-    /// The journal fields that identify a session.
-    public static func fields(_ session: ISCSISession, host: SCSIHost?, carries: [StorageUse]) -> [JournalField: String] {
-        var fields: [JournalField: String] = [.session: session.name]
-        if let target = session.targetName.value { fields[.target] = target }
-        if let portal = session.portal { fields[.portal] = portal }
-        if let host { fields[.host] = host.name }
-        if let timeout = session.recoveryTimeout.value { fields[.recoveryTimeout] = String(timeout.jsonValue) }
-        if !carries.isEmpty { fields[.root] = "1" }
-        return fields
     }
 }

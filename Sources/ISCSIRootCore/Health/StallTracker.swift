@@ -87,7 +87,7 @@ public struct StallTracker: Sendable {
         var fields: [JournalField: String] = [.scsiDevice: device.hctl.description, .inflight: String(inflight)]
         if let disk = device.disk?.name { fields[.device] = disk }
         if let session = device.sessionNumber.flatMap(topology.session) {
-            fields.merge(RecoveryTracker.fields(session, host: session.hostNumber.flatMap(topology.host), carries: carries)) { a, _ in a }
+            fields.merge(topology.journalFields(of: session, carries: carries)) { a, _ in a }
         }
         if !carries.isEmpty { fields[.root] = "1" }
         return fields

@@ -159,7 +159,7 @@ public struct NetworkWatch: Sendable {
                                       route: input.route, problems: problems)
         paths[session.number] = path
 
-        var fields = RecoveryTracker.fields(session, host: input.host, carries: input.carries)
+        var fields = JournalField.identifying(session, host: input.host, carries: input.carries)
         if let interface = baseline.interfaceName { fields[.interface] = interface }
         if let local = baseline.localAddress { fields[.localAddress] = local }
         fields[.route] = Self.describe(input.route, snapshot: snapshot)

@@ -15,7 +15,7 @@ public struct RootSessionTimers: Sendable {
         for session in topology.sessions where !topology.isPathSession(session.number) {
             let carries = topology.criticalUses(ofSession: session.number)
             guard !carries.isEmpty else { continue }
-            var fields = RecoveryTracker.fields(session, host: session.hostNumber.flatMap(topology.host), carries: carries)
+            var fields = topology.journalFields(of: session, carries: carries)
             let name = ISCSISession.name(session.number, root: true)
             if session.nopsEnabled != SessionRecipe.direct.wantsNops, warnedNops.insert(session.number).inserted {
                 entries.append(.event(HealthEvent(.nopsOnRoot,

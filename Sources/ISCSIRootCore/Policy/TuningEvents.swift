@@ -5,8 +5,7 @@ extension TuningOutcome {
     public func event(drift: Bool, topology: Topology, at now: Moment) -> HealthEvent? {
         var fields: [JournalField: String] = [.device: disk, .scsiDevice: hctl.description, .setting: setting.rawValue]
         if let session = sessionNumber.flatMap(topology.session) {
-            fields.merge(RecoveryTracker.fields(session, host: session.hostNumber.flatMap(topology.host),
-                                                carries: topology.uses(ofDisk: disk).filter(\.isCritical))) { a, _ in a }
+            fields.merge(topology.journalFields(of: session, carries: topology.uses(ofDisk: disk).filter(\.isCritical))) { a, _ in a }
         }
         switch result {
         case .unchanged, .wouldChange:
