@@ -47,6 +47,7 @@ struct SessionRecipeTests {
         #expect(SessionRecipe.direct.nopCommand(target: "iqn.x")
                 == "iscsiadm -m node -T iqn.x -o update -n node.conn[0].timeo.noop_out_interval -v 0 and -n node.conn[0].timeo.noop_out_timeout -v 0")
         #expect(SessionRecipe.nopTimers(session(recovery: .off, nops: 5)) == "connection1:0 ping_tmo 5 recv_tmo 5")
+        #expect(SessionRecipe.nopTimersColumn(session(recovery: .off, nops: 5)) == "NOPs 5/5 s")
         #expect(ISCSISession.name(3) == "session3")
         #expect(ISCSISession.name(3, root: true) == "root session3")
         #expect(ISCSISession.name(3, root: false) == "session3")

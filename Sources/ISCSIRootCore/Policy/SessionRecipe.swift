@@ -59,4 +59,13 @@ public enum SessionRecipe: Sendable, Hashable {
     public static func nopTimers(_ session: ISCSISession) -> String {
         session.connections.map { "\($0.name) \(nopTimers($0))" }.joined(separator: ", ")
     }
+
+    /// The short form of `status`'s session lines: `NOPs 5/5 s` (ping_tmo/recv_tmo of each
+    /// connection, `,` between them), `NOPs - s` without a connection.
+    public static func nopTimersColumn(_ session: ISCSISession) -> String {
+        let timers = session.connections.map {
+            "\($0.pingTimeout.value.map(String.init) ?? "?")/\($0.receiveTimeout.value.map(String.init) ?? "?")"
+        }.joined(separator: ",")
+        return "NOPs \(timers.isEmpty ? "-" : timers) s"
+    }
 }

@@ -136,13 +136,10 @@ extension StatusReport {
         let connections = session.connections.map {
             "\($0.name) \($0.state.value?.description ?? "unknown")"
         }.joined(separator: ", ")
-        let nops = session.connections.map {
-            "\($0.pingTimeout.value.map(String.init) ?? "?")/\($0.receiveTimeout.value.map(String.init) ?? "?")"
-        }.joined(separator: ",")
         return [
             "\(session.name)  \(state)  \(session.targetName.value ?? "target unknown")",
             "  portal \(session.portal ?? "unknown")  \(host.map { "\($0.name) \($0.state.value?.description ?? "unknown")" } ?? "host unknown")  \(connections.isEmpty ? "no connection" : connections)",
-            "  recovery_tmo \(session.recoveryTimeout.value.map { $0 == .off ? "off" : "\($0) s" } ?? "unknown")  NOPs \(nops.isEmpty ? "-" : nops) s  "
+            "  recovery_tmo \(session.recoveryTimeout.value.map { $0 == .off ? "off" : "\($0) s" } ?? "unknown")  \(SessionRecipe.nopTimersColumn(session))  "
                 + "\(topology.isPathSession(session.number) ? "multipath path" : "root") settings: \(SessionRecipe(session, in: topology).isMet(by: session) ? "met" : "not met")"
                 + (uses.isEmpty ? "" : "  carries \(uses.listed)"),
         ]

@@ -38,8 +38,8 @@ struct NodeRecordCheck {
         let replacement = record.values[NodeRecord.replacementTimeout]
         if isPath {
             // open-iscsi README, "iSCSI settings for dm-multipath": NOPs on, a short replacement_timeout.
-            for (key, wanted) in [(NodeRecord.noopOutInterval, Configuration.multipathNopInterval),
-                                  (NodeRecord.noopOutTimeout, Configuration.multipathNopTimeout)]
+            let nops = SessionRecipe.multipathPath.nopValues
+            for (key, wanted) in [(NodeRecord.noopOutInterval, nops.interval), (NodeRecord.noopOutTimeout, nops.timeout)]
                 where (record.values[key].flatMap { Int(bounded: $0, in: Int.sysfsRange) } ?? 1) <= 0 {
                 findings.append(CheckFinding(.warn, "\(key) = \(record.values[key] ?? "?") (multipath path: with NOPs off a dead path is noticed only when a command times out)",
                                         fix: "\(update) \(key) -v \(wanted)"))
