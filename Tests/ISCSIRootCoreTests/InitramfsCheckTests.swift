@@ -67,7 +67,7 @@ import Testing
         let bare = try Self.initramfs(["proc/cmdline": "BOOT_IMAGE=/vmlinuz \(Self.netroot) rd.iscsi.param=node.session.timeo.replacement_timeout=600\n"])
         #expect(bare.verdict == .warn)
         #expect(bare.detail.contains("node.session.timeo.replacement_timeout = 600"))
-        #expect(bare.detail.contains("noop_out_interval not set (iscsistart's default 5)"))
+        #expect(bare.detail.contains("noop_out_interval not set (iscsiadm's default 5)"))
         #expect(bare.fix?.contains("/usr/share/doc/iscsi-rootd/examples/dracut-iscsi-rootd.conf to /etc/dracut.conf.d/") == true)
         #expect(bare.fix?.contains(Self.params) == true)
     }

@@ -66,8 +66,9 @@ struct InitramfsCheck {
                   fix: "use the busybox init: HOOKS=(base udev autodetect modconf block iscsi filesystems fsck) in \(config), then mkinitcpio -P (iscsi-rootd has no hook for mkinitcpio's systemd initramfs yet), or build the image with dracut and \(layout.example("dracut-iscsi-rootd.conf"))")
     }
 
-    /// dracut passes every `rd.iscsi.param=` of the command line (including what `kernel_cmdline=` in its
-    /// config put into the image's /etc/cmdline.d) to iscsistart as `--param`.
+    /// dracut's iscsi module writes every `rd.iscsi.param=` of the command line (including what
+    /// `kernel_cmdline=` in its config put into the image's /etc/cmdline.d) into the node record it logs
+    /// in with (iscsiadm); unset keys keep open-iscsi's defaults.
     private func dracut(cmdline: [String]) -> AuditItem {
         var text = cmdline.filter { $0.hasPrefix("rd.iscsi.param=") }.joined(separator: " ")
         var sources = ["the kernel command line"]
@@ -79,7 +80,7 @@ struct InitramfsCheck {
             }
         }
         let words = RootLoginParameters.recommended.map { "rd.iscsi.param=\($0)" }.joined(separator: " ")
-        return item("dracut (iscsi module)", RootLoginParameters(text: text), source: "rd.iscsi.param= on \(sources.joined(separator: " and "))",
+        return item("dracut (iscsi module)", RootLoginParameters(text: text, login: "iscsiadm"), source: "rd.iscsi.param= on \(sources.joined(separator: " and "))",
                     fix: "copy \(layout.example("dracut-iscsi-rootd.conf")) to /etc/dracut.conf.d/iscsi-rootd.conf and run dracut -f, or add to the kernel command line: \(words)")
     }
 

@@ -4,10 +4,13 @@ struct RootLoginParameters: Sendable, Hashable {
     /// Every `KEY=VALUE` of the three settings found in `text` (a kernel command line, a hook, a
     /// config file); the last one of each key wins.
     let values: [String: String]
+    /// The program whose defaults an unset key gets (iscsistart, or iscsiadm for dracut).
+    let login: String
 
     static let keys = [NodeRecord.noopOutInterval, NodeRecord.noopOutTimeout, NodeRecord.replacementTimeout]
 
-    init(text: String) {
+    init(text: String, login: String = "iscsistart") {
+        self.login = login
         var values: [String: String] = [:]
         let words = text.split { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\"" || $0 == "'" || $0 == "\\" }
         for word in words {
@@ -23,11 +26,11 @@ struct RootLoginParameters: Sendable, Hashable {
     var problems: [String] {
         var problems: [String] = []
         for key in [NodeRecord.noopOutInterval, NodeRecord.noopOutTimeout] where values[key] != "0" {
-            problems.append("\(key) \(values[key].map { "= \($0)" } ?? "not set (iscsistart's default 5)")")
+            problems.append("\(key) \(values[key].map { "= \($0)" } ?? "not set (\(login)'s default 5)")")
         }
         let replacement = values[NodeRecord.replacementTimeout]
         if (replacement.flatMap { Int($0) } ?? 0) < Configuration.recommendedRecoveryTimeout {
-            problems.append("\(NodeRecord.replacementTimeout) \(replacement.map { "= \($0)" } ?? "not set (iscsistart's default 120)")")
+            problems.append("\(NodeRecord.replacementTimeout) \(replacement.map { "= \($0)" } ?? "not set (\(login)'s default 120)")")
         }
         return problems
     }
