@@ -72,6 +72,48 @@ import Testing
         #expect(bare.fix?.contains(Self.params) == true)
     }
 
+    /// A hostonly image (dracut -f on a client booted from the disk) keeps netroot= in its own
+    /// /etc/cmdline.d: the live command line has no dracut word, the installed dracut made the image.
+    @Test func anInstalledDracutIsJudgedWithoutNetrootOnTheCommandLine() throws {
+        let dracut = ["proc/cmdline": "BOOT_IMAGE=/vmlinuz-6.1 root=UUID=1234 ro\n",
+                      "usr/lib/dracut/modules.d/95iscsi/module-setup.sh": "check() { :; }\n"]
+        let bare = try Self.initramfs(dracut)
+        #expect(bare.verdict == .warn, "\(bare.detail)")
+        #expect(bare.detail.hasPrefix("dracut (iscsi module)"))
+        #expect(bare.detail.contains("noop_out_interval not set (iscsiadm's default 5)"))
+
+        let shipped = try Self.initramfs(dracut.merging(
+            ["etc/dracut.conf.d/iscsi-rootd.conf": try AuditTests.shipped("initramfs/dracut-iscsi-rootd.conf")]) { $1 })
+        #expect(shipped.verdict == .ok, "\(shipped.detail)")
+    }
+
+    /// dracut reads /etc/dracut.conf, then the drop-ins by name (/etc replacing /usr/lib's file of the same
+    /// name; iscsi-rootd.conf before site.conf), then the boot's command line; comments count for nothing.
+    @Test func dracutsOrderDecidesWhichSettingWins() throws {
+        let base = ["proc/cmdline": "BOOT_IMAGE=/vmlinuz \(Self.netroot)\n",
+                    "etc/dracut.conf.d/iscsi-rootd.conf": try AuditTests.shipped("initramfs/dracut-iscsi-rootd.conf")]
+        let later = try Self.initramfs(base.merging(["etc/dracut.conf.d/site.conf":
+            "kernel_cmdline+=\" rd.iscsi.param=node.session.timeo.replacement_timeout=120 \"\n"]) { $1 })
+        #expect(later.verdict == .warn)
+        #expect(later.detail.contains("node.session.timeo.replacement_timeout = 120"))
+        #expect(later.detail.contains("/etc/dracut.conf.d/site.conf"))
+
+        let cmdlineWins = try Self.initramfs(base.merging(["proc/cmdline": "BOOT_IMAGE=/vmlinuz \(Self.netroot) rd.iscsi.param=node.conn[0].timeo.noop_out_timeout=5\n"]) { $1 })
+        #expect(cmdlineWins.verdict == .warn)
+        #expect(cmdlineWins.detail.contains("noop_out_timeout = 5"))
+
+        let replaced = try Self.initramfs(base.merging([
+            "usr/lib/dracut/dracut.conf.d/50-iscsi.conf": "kernel_cmdline+=\" rd.iscsi.param=node.conn[0].timeo.noop_out_interval=5 \"\n",
+            "etc/dracut.conf.d/50-iscsi.conf": "# replaced: kernel_cmdline+=\" rd.iscsi.param=node.conn[0].timeo.noop_out_interval=5 \"\n",
+        ]) { $1 })
+        #expect(replaced.verdict == .ok, "\(replaced.detail)")
+
+        let inMainConfig = try Self.initramfs(["proc/cmdline": "BOOT_IMAGE=/vmlinuz \(Self.netroot)\n",
+                                               "etc/dracut.conf": try AuditTests.shipped("initramfs/dracut-iscsi-rootd.conf")])
+        #expect(inMainConfig.verdict == .ok, "\(inMainConfig.detail)")
+        #expect(inMainConfig.detail.contains("/etc/dracut.conf gives"))
+    }
+
     @Test func initramfsToolsNeedsTheShippedIscsiInitramfs() throws {
         let tools = ["etc/initramfs-tools/initramfs.conf": "MODULES=most\nBUSYBOX=auto\n"]
         let shipped = try Self.initramfs(tools.merging(

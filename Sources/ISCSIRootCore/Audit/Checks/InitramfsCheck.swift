@@ -70,15 +70,23 @@ struct InitramfsCheck {
     /// `kernel_cmdline=` in its config put into the image's /etc/cmdline.d) into the node record it logs
     /// in with (iscsiadm); unset keys keep open-iscsi's defaults.
     private func dracut(cmdline: [String]) -> AuditItem {
-        var text = cmdline.filter { $0.hasPrefix("rd.iscsi.param=") }.joined(separator: " ")
-        var sources = ["the kernel command line"]
+        // The image's /etc/cmdline.d comes before the boot's own command line, whose words win.
+        var text = ""
+        var sources: [String] = []
+        // dracut's order: /etc/dracut.conf, then the drop-ins of both directories by name, a file in /etc
+        // replacing the one of the same name in /usr/lib.
+        var dropIns: [String: String] = [:]
         for directory in ["usr/lib/dracut/dracut.conf.d", "etc/dracut.conf.d"] {
-            for file in system.list(directory).filter({ $0.hasSuffix(".conf") }).sorted() {
-                guard case .success(let config) = system.read("\(directory)/\(file)"), config.contains("rd.iscsi.param=") else { continue }
-                text += " " + config.split(separator: "\n").filter { $0.contains("kernel_cmdline") }.joined(separator: " ")
-                sources.append("/\(directory)/\(file)")
-            }
+            for file in system.list(directory) where file.hasSuffix(".conf") { dropIns[file] = "\(directory)/\(file)" }
         }
+        for path in ["etc/dracut.conf"] + dropIns.keys.sorted().compactMap({ dropIns[$0] }) {
+            guard case .success(let config) = system.read(path), config.contains("rd.iscsi.param=") else { continue }
+            let lines = config.split(separator: "\n").map { $0.prefix { $0 != "#" } }
+            text += " " + lines.filter { $0.contains("kernel_cmdline") }.joined(separator: " ")
+            sources.append("/\(path)")
+        }
+        text += " " + cmdline.filter { $0.hasPrefix("rd.iscsi.param=") }.joined(separator: " ")
+        sources.insert("the kernel command line", at: 0)
         let words = RootLoginParameters.recommended.map { "rd.iscsi.param=\($0)" }.joined(separator: " ")
         return item("dracut (iscsi module)", RootLoginParameters(text: text, login: "iscsiadm"), source: "rd.iscsi.param= on \(sources.joined(separator: " and "))",
                     fix: "copy \(layout.example("dracut-iscsi-rootd.conf")) to /etc/dracut.conf.d/iscsi-rootd.conf and run dracut -f, or add to the kernel command line: \(words)")

@@ -12,7 +12,7 @@ enum InitramfsSystem: Sendable, Hashable {
     case unidentified
 
     /// Decides from the kernel command line first (dracut's words are its own), then from which
-    /// generator is configured under `system`.
+    /// generator is configured or installed under `system`.
     static func detect(in system: FileTree, cmdline: [String]) -> InitramfsSystem {
         let dracutWords = cmdline.contains { $0.hasPrefix("netroot=iscsi") || $0.hasPrefix("rd.iscsi.") }
         if dracutWords { return .dracut }
@@ -25,8 +25,9 @@ enum InitramfsSystem: Sendable, Hashable {
         if installed(["etc/initramfs-tools/initramfs.conf", "usr/sbin/mkinitramfs", "sbin/mkinitramfs"]) {
             return .initramfsTools
         }
-        if installed(["usr/lib/dracut/modules.d/95iscsi", "usr/bin/dracut", "usr/sbin/dracut"]),
-           cmdline.contains(where: { $0.hasPrefix("root=iscsi:") }) {
+        // A hostonly image (dracut -f on a client booted from the disk) keeps netroot= in its own
+        // /etc/cmdline.d, so the live command line need not show it: the installed generator made the image.
+        if installed(["usr/lib/dracut/modules.d/95iscsi", "usr/bin/dracut", "usr/sbin/dracut"]) {
             return .dracut
         }
         return .unidentified
