@@ -22,12 +22,13 @@ struct ApplyCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try settings.load(root: paths.systemTree)
-        let topology = paths.scanner().scan()
-        if let reason = topology.unreadable {
+        // Only what the policy and the tuner decide on: `status` reads the rest.
+        let scan = paths.scanner().scanForTuning()
+        if let reason = scan.unreadable {
             print("iscsi-rootd: \(reason)".escapedForDisplay, to: &StandardError.stream)
             throw ExitCode(CommandExit.failed)
         }
-        let outcomes = DiskTuner(sysfs: paths.sysfsTree, policy: configuration.disk).tune(topology.devices, dryRun: dryRun)
+        let outcomes = DiskTuner(sysfs: paths.sysfsTree, policy: configuration.disk).tune(scan.devices, dryRun: dryRun)
         let report = ApplyReport(outcomes: outcomes)
         try writeOutput(output.json ? report.json.serialized(pretty: true) + "\n" : report.text)
         if report.anyFailed { throw ExitCode(CommandExit.failed) }

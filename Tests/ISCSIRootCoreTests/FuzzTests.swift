@@ -260,6 +260,10 @@ struct FuzzTests {
             #expect(!line.isEmpty)
             var recovery = RecoveryTracker()
             _ = recovery.update(topology, at: Moment(monotonic: .seconds(1), wallMicroseconds: 1))
+            // apply's tuning-only scan decides as the full scan does, whatever the tree holds.
+            let tuner = DiskTuner(sysfs: tree.sysfs, policy: DiskPolicy())
+            #expect(tuner.tune(tree.scanner.scanForTuning().devices, dryRun: true) == tuner.tune(topology.devices, dryRun: true),
+                    "tree case \(index)")
         }
         print("fuzz: \(cases) mutated sysfs trees, seed \(FuzzSettings.seed): 0 crashes, 0 hangs")
     }

@@ -14,9 +14,8 @@ public struct TopologyScanner: Sendable {
     }
 
     public func scan() -> Topology {
-        guard sysfs.exists("class") else {
-            return Topology(sessions: [], hosts: [], devices: [], chains: [],
-                            unreadable: "\(sysfs.path("class")) does not exist: is \(sysfs.path("")) a sysfs?")
+        if let unreadable {
+            return Topology(sessions: [], hosts: [], devices: [], chains: [], unreadable: unreadable)
         }
         let sessions = scanSessions()
         let sessionNumbers = Set(sessions.map(\.number))
@@ -26,6 +25,19 @@ public struct TopologyScanner: Sendable {
         let chains = scanChains(iscsiDisks: Set(devices.filter(\.isISCSI).compactMap(\.disk?.name)))
         return Topology(sessions: sessions, hosts: hosts, devices: devices, chains: chains,
                         maps: scanMultipathMaps(devices: devices))
+    }
+
+    /// Why the tree is no sysfs (no `class`), or nil.
+    public var unreadable: String? {
+        sysfs.exists("class") ? nil : "\(sysfs.path("class")) does not exist: is \(sysfs.path("")) a sysfs?"
+    }
+
+    /// What `apply` needs and no more: every SCSI device read at `.tuning` detail, with the session
+    /// numbers from their names. A quarter of the full scan's system calls per disk; `apply`'s
+    /// decisions and output are the same (only sessions, hosts, mounts and maps are left out).
+    public func scanForTuning() -> (devices: [SCSIDevice], unreadable: String?) {
+        if let unreadable { return ([], unreadable) }
+        return (scanDevices(iscsiSessions: sessionNumbers(), detail: .tuning), nil)
     }
 
     // MARK: Sessions
@@ -87,16 +99,27 @@ public struct TopologyScanner: Sendable {
 
     // MARK: SCSI devices
 
+    /// How much of a SCSI device is read.
+    public enum DeviceDetail: Sendable {
+        /// Every attribute `status` shows.
+        case full
+        /// What `DiskPolicy.applies` and `DiskTuner` decide on: the transport (session), the type,
+        /// the disk's name and multipath holder. The tuner reads the timeout and scheduler itself,
+        /// before and after writing, so they are not read here; state, timeouts, vendor, model,
+        /// scheduler and partitions stay unknown ("not read").
+        case tuning
+    }
+
     /// Every SCSI device, iSCSI or not.
-    public func scanDevices(iscsiSessions: Set<Int>) -> [SCSIDevice] {
+    public func scanDevices(iscsiSessions: Set<Int>, detail: DeviceDetail = .full) -> [SCSIDevice] {
         sysfs.list("class/scsi_device").compactMap { name -> SCSIDevice? in
             guard let hctl = HCTL(name) else { return nil }
-            return readDevice(hctl: hctl, iscsiSessions: iscsiSessions)
+            return readDevice(hctl: hctl, iscsiSessions: iscsiSessions, detail: detail)
         }.sorted { $0.hctl < $1.hctl }
     }
 
     /// One SCSI device, or nil when it vanished.
-    public func readDevice(hctl: HCTL, iscsiSessions: Set<Int>) -> SCSIDevice? {
+    public func readDevice(hctl: HCTL, iscsiSessions: Set<Int>, detail: DeviceDetail = .full) -> SCSIDevice? {
         // `class/scsi_device/H:C:T:L` → `…/H:C:T:L/scsi_device/H:C:T:L`: one readlink, not one per component.
         guard let devpath = sysfs.kernelLinkTarget("class/scsi_device/\(hctl)").map({ Self.parent(Self.parent($0)) })
                 .flatMap({ sysfs.exists("\($0)/scsi_device/\(hctl)") ? $0 : nil })
@@ -105,6 +128,12 @@ public struct TopologyScanner: Sendable {
         let sessionNumber = devpath.split(separator: "/").lazy
             .compactMap { Self.number(after: "session", in: $0) }
             .first { iscsiSessions.contains($0) }
+        if detail == .tuning {
+            return SCSIDevice(hctl: hctl, devpath: devpath, sessionNumber: sessionNumber, type: sysfs.integer("\(dir)/type"),
+                              state: .unknown(Self.notRead), timeout: .unknown(Self.notRead), ehTimeout: .unknown(Self.notRead),
+                              vendor: .unknown(Self.notRead), model: .unknown(Self.notRead),
+                              disk: readDisk(deviceDirectory: devpath, detail: detail))
+        }
         return SCSIDevice(
             hctl: hctl, devpath: devpath, sessionNumber: sessionNumber,
             type: sysfs.integer("\(dir)/type"),
@@ -113,16 +142,22 @@ public struct TopologyScanner: Sendable {
             ehTimeout: sysfs.integer("\(dir)/eh_timeout"),
             vendor: sysfs.attribute("\(dir)/vendor"),
             model: sysfs.attribute("\(dir)/model"),
-            disk: readDisk(deviceDirectory: devpath))
+            disk: readDisk(deviceDirectory: devpath, detail: detail))
     }
 
-    func readDisk(deviceDirectory devpath: String) -> BlockDisk? {
+    /// The reason of an attribute a `.tuning` read leaves out.
+    static let notRead = "not read"
+
+    func readDisk(deviceDirectory devpath: String, detail: DeviceDetail = .full) -> BlockDisk? {
         guard let name = sysfs.list("\(devpath)/block").sorted().first else { return nil }
         let dir = "\(devpath)/block/\(name)"
-        let partitions = sysfs.list(dir).filter { $0.hasPrefix(name) && sysfs.exists("\(dir)/\($0)/partition") }
         let multipathHolder = sysfs.list("\(dir)/holders").sorted().first { holder in
             holder.hasPrefix("dm-") && deviceMapperKind(holder) == .multipath
         }
+        if detail == .tuning {
+            return BlockDisk(name: name, scheduler: .unknown(Self.notRead), partitions: [], multipathHolder: multipathHolder)
+        }
+        let partitions = sysfs.list(dir).filter { $0.hasPrefix(name) && sysfs.exists("\(dir)/\($0)/partition") }
         return BlockDisk(name: name,
                          scheduler: sysfs.attribute("\(dir)/queue/scheduler").map(Scheduler.init(sysfs:)),
                          partitions: partitions.sorted(), multipathHolder: multipathHolder)
