@@ -114,7 +114,7 @@ struct DaemonEngine {
         var devices = topology.devices
         if let coldplug {
             let sessions = Set(topology.sessions.map(\.number))
-            devices = coldplug.compactMap { scanner.readDevice(hctl: $0, iscsiSessions: sessions) }
+            devices = coldplug.compactMap { scanner.readDevice(hctl: $0, iscsiSessions: sessions, detail: .tuning) }
         }
         knownDevices = Self.disksByDevice(devices)
         report(tuning: DiskTuner(sysfs: options.sysfs, policy: configuration.disk).tune(devices), drift: false, at: now)
@@ -201,7 +201,8 @@ struct DaemonEngine {
             if event.subsystem == "scsi" { knownDevices[hctl] = nil }
             pollDue = true
         case .add, .change, .bind, .online:
-            guard let device = scanner.readDevice(hctl: hctl, iscsiSessions: scanner.sessionNumbers()) else { return }
+            // What the tuner decides on (it reads the settings itself); the poll this sets due reads the rest.
+            guard let device = scanner.readDevice(hctl: hctl, iscsiSessions: scanner.sessionNumbers(), detail: .tuning) else { return }
             let isNew = knownDevices.updateValue(device.disk?.name, forKey: hctl) == nil
             report(tuning: DiskTuner(sysfs: options.sysfs, policy: configuration.disk).tune([device]),
                    drift: !isNew && event.action == .change, at: now)
@@ -377,7 +378,11 @@ struct DaemonEngine {
 
     /// The H:C:T:L in a scsi_device or disk devpath (`…/2:0:0:0` or `…/2:0:0:0/block/sda`).
     static func hctl(inDevpath devpath: String) -> HCTL? {
-        devpath.split(separator: "/").reversed().lazy.compactMap { HCTL($0) }.first
+        // A loop, not `lazy.compactMap(…).first`, which parses the first match twice.
+        for component in devpath.split(separator: "/").reversed() {
+            if let hctl = HCTL(component) { return hctl }
+        }
+        return nil
     }
 }
 

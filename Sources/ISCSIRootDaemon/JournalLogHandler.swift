@@ -85,6 +85,8 @@ public struct JournalLogHandler: LogHandler {
     /// empty, starts with a digit, or is one of the handler's own fields gets the prefix `META_`.
     /// `"iscsi.session"` → `ISCSI_SESSION`, `"_pid"` → `PID`, `"9lives"` → `META_9LIVES`.
     public static func fieldName(_ key: String) -> String {
+        // The daemon's own keys (`JournalField`) are journal field names already: no rebuilding.
+        if isValidFieldName(key) { return key }
         var name = String(String.UnicodeScalarView(key.unicodeScalars.map { scalar in
             let upper = ("a"..."z").contains(scalar) ? Unicode.Scalar(scalar.value - 32)! : scalar
             return isFieldNameCharacter(upper) ? upper : "_"
@@ -93,6 +95,16 @@ public struct JournalLogHandler: LogHandler {
             name = "META_" + name
         }
         return String(name.prefix(64))
+    }
+
+    /// Whether `key` is a field name as it stands: 1–64 of `A-Z`, `0-9`, `_`, not starting with
+    /// a digit or `_`, and not one of the handler's own.
+    static func isValidFieldName(_ key: String) -> Bool {
+        let bytes = key.utf8
+        guard let first = bytes.first, bytes.count <= 64, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first),
+              first != UInt8(ascii: "_") else { return false }
+        return bytes.allSatisfy { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+            || $0 == UInt8(ascii: "_") } && !reservedFieldNames.contains(key)
     }
 
     static func isFieldNameCharacter(_ scalar: Unicode.Scalar) -> Bool {

@@ -97,7 +97,8 @@ struct Events: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time the daemon's device-event path: untune a disk, hand the daemon's engine an 'add' event for it, repeat.",
         discussion: "Prints one line per event: microseconds from the event entering the engine to both settings "
-            + "written and read back. The journal entries go to stderr (for scripts/benchmark).")
+            + "written and read back (wall clock), the handling thread's CPU microseconds meanwhile, and how often "
+            + "it was preempted. The journal entries go to stderr (for scripts/benchmark).")
 
     @Argument(help: "A directory made by 'create'.")
     var directory: String
@@ -118,11 +119,14 @@ struct Events: ParsableCommand {
         let options = DaemonOptions(sysfs: tree.sysfs, system: tree.system, configFile: nil,
                                     stateDirectory: directory + "/state", udev: .off, pollInterval: .seconds(5), kernelLog: nil)
         let logger = Logger(label: "iscsi-rootd") { _ in JournalLogHandler(destination: .stderr) }
-        let durations = try EventPathMeasurement.run(options: options, hctl: hctl, devpath: devpath, count: count, logger: logger) {
+        let samples = try EventPathMeasurement.run(options: options, hctl: hctl, devpath: devpath, count: count, logger: logger) {
             try tree.setAttribute("\(deviceDirectory)/timeout", "30")
             try tree.setAttribute("\(deviceDirectory)/block/\(disk)/queue/scheduler", "[mq-deadline] none")
         }
-        print(durations.map { String($0.components.attoseconds / 1_000_000_000_000 + $0.components.seconds * 1_000_000) }
-            .joined(separator: "\n"))
+        func microseconds(_ duration: Duration) -> Int64 {
+            duration.components.attoseconds / 1_000_000_000_000 + duration.components.seconds * 1_000_000
+        }
+        // One event a line: wall µs, thread CPU µs, preemptions.
+        print(samples.map { "\(microseconds($0.wall)) \(microseconds($0.cpu)) \($0.preemptions)" }.joined(separator: "\n"))
     }
 }

@@ -55,6 +55,12 @@ struct LoggingTests {
         ("priority", "META_PRIORITY"),
         ("Grüße", "GR__E"),
         (String(repeating: "x", count: 80), String(repeating: "X", count: 64)),
+        // Upper-case keys at the edges of the as-it-stands check.
+        ("9LIVES", "META_9LIVES"),
+        ("_PID", "PID"),
+        ("PRIORITY", "META_PRIORITY"),
+        (String(repeating: "X", count: 65), String(repeating: "X", count: 64)),
+        ("DURATION_USEC", "DURATION_USEC"),
     ])
     func fieldNames(key: String, expected: String) {
         #expect(JournalLogHandler.fieldName(key) == expected)
