@@ -48,18 +48,19 @@ struct StallTrackerTests {
         }
         #expect(reported.map(\.1.kind) == [.ioStalled, .ioStallCleared])
         let (stalledAt, stalled) = try #require(reported.first)
-        // Completions last moved at 38.76 (inflight 0); the first sample 5 s later is 44.44.
+        // Nothing in flight at 38.76, requests standing at 39.89: the stall began between, taken as
+        // the middle (39.325); the first sample 5 s later is 44.44.
         #expect(stalledAt == 44.44)
         #expect(stalled.fields[.inflight] == "1")
         #expect(stalled.fields[.device] == "sda")
         #expect(stalled.fields[.session] == "session1")
         #expect(stalled.fields[.root] == "1")
-        #expect(stalled.message.hasPrefix("root I/O to sda stalled 5.6 s"))
+        #expect(stalled.message.hasPrefix("root I/O to sda stalled 5.1 s"))
         #expect(stalled.message.contains("session1 still LOGGED_IN: NOPs are off, the kernel has not noticed"))
         #expect(stalled.message.hasSuffix("SCSI timeout 90 s"))
         let (clearedAt, cleared) = reported[1]
         #expect(clearedAt == 69.25)
-        #expect(cleared.fields[.durationMicroseconds] == "30490000")
+        #expect(cleared.fields[.durationMicroseconds] == "29925000")
         #expect(tracker.stalls.isEmpty)
     }
 
@@ -81,6 +82,40 @@ struct StallTrackerTests {
         #expect(kinds == [.ioStalled])
         #expect(tracker.stalls["sda"]?.inflight == 2)
         #expect(tracker.stalls["sda"]?.since == TestClock.at(0))
+    }
+
+    @Test func aStallOnADiskIdleBeforeIsDatedInTheMiddleOfTheIdleInterval() throws {
+        // The e2e's c-outage: the root idle and sampled once a second; its last completions (a sync)
+        // and the first stuck request both fall between the samples at 2 and 3; then a sample every
+        // quarter second. The stall began in (2, 3]: dated 2.5, reported at 7.5, half a second from
+        // either end, where dating it at 3 (the sample that saw it) reported it at 8.
+        let tree = try client()
+        let topology = tree.scanner.scan()
+        var tracker = StallTracker()
+        var reported: [(Double, HealthEvent)] = []
+        for second in [0.0, 1, 2] {
+            reported += try feed(&tracker, tree, topology: topology, inflightWrites: 0, writesDone: 10 + UInt64(second),
+                                 at: second).map { (second, $0) }
+        }
+        for second in stride(from: 3.0, through: 9, by: 0.25) {
+            reported += try feed(&tracker, tree, topology: topology, inflightWrites: 1, writesDone: 20, at: second).map { (second, $0) }
+        }
+        #expect(reported.map(\.1.kind) == [.ioStalled])
+        #expect(reported.first?.0 == 7.5)
+        #expect(tracker.stalls["sda"]?.since == TestClock.at(2.5))
+        #expect(reported.first?.1.message.hasPrefix("root I/O to sda stalled 5 s") == true)
+    }
+
+    @Test func aRequestStuckAfterAnIdleSampleIsDatedInTheMiddleToo() throws {
+        // Idle at 10, one request standing (no completion) at 11: it was issued in (10, 11].
+        let tree = try client()
+        let topology = tree.scanner.scan()
+        var tracker = StallTracker()
+        _ = try feed(&tracker, tree, topology: topology, inflightWrites: 0, writesDone: 5, at: 10)
+        #expect(try feed(&tracker, tree, topology: topology, inflightWrites: 1, writesDone: 5, at: 11).isEmpty)
+        #expect(try feed(&tracker, tree, topology: topology, inflightWrites: 1, writesDone: 5, at: 15.25).isEmpty)
+        #expect(try feed(&tracker, tree, topology: topology, inflightWrites: 1, writesDone: 5, at: 15.5).map(\.kind) == [.ioStalled])
+        #expect(tracker.stalls["sda"]?.since == TestClock.at(10.5))
     }
 
     @Test func slowButMovingIsNeverAStall() throws {

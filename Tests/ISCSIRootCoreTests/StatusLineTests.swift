@@ -62,7 +62,9 @@ struct StatusLineTests {
         let topology = tree.scanner.scan()
         let device = try #require(topology.device(disk: "sda"))
         var stalls = StallTracker()
-        _ = stalls.update([(device, IOSample(inflight: 0, completions: 9))], topology: topology, threshold: .seconds(5), at: TestClock.at(40))
+        // Idle at 39.5, stuck at 40.5: the stall began at 40 (the middle).
+        _ = stalls.update([(device, IOSample(inflight: 0, completions: 9))], topology: topology, threshold: .seconds(5), at: TestClock.at(39.5))
+        _ = stalls.update([(device, IOSample(inflight: 2, completions: 9))], topology: topology, threshold: .seconds(5), at: TestClock.at(40.5))
         _ = stalls.update([(device, IOSample(inflight: 2, completions: 9))], topology: topology, threshold: .seconds(5), at: TestClock.at(46))
         #expect(line(topology, stalls: Array(stalls.stalls.values), at: 52)
                 == "root I/O to sda stalled 12 s — session1 still LOGGED_IN: NOPs are off, the kernel has not noticed; SCSI timeout 90 s")

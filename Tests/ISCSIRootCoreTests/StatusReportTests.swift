@@ -173,7 +173,9 @@ struct StatusReportTests {
         let device = try #require(topology.device(disk: "sda"))
         var tracker = StallTracker()
         let stuck = IOSample(inflight: 2, completions: 500)
-        _ = tracker.update([(device, IOSample(inflight: 0, completions: 500))], topology: topology, threshold: .seconds(5), at: TestClock.at(100))
+        // Idle at 99.5, stuck at 100.5: the stall began at 100 (the middle).
+        _ = tracker.update([(device, IOSample(inflight: 0, completions: 500))], topology: topology, threshold: .seconds(5), at: TestClock.at(99.5))
+        _ = tracker.update([(device, stuck)], topology: topology, threshold: .seconds(5), at: TestClock.at(100.5))
         _ = tracker.update([(device, stuck)], topology: topology, threshold: .seconds(5), at: TestClock.at(106))
         return Array(tracker.stalls.values)
     }

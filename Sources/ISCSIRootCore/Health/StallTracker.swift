@@ -4,7 +4,8 @@ public struct StallEpisode: Sendable, Hashable {
     public let hctl: HCTL
     public let session: Int?
     public let carries: [StorageUse]
-    /// When completions last moved (the stall's real start).
+    /// When requests last made progress: the stall's start, known to within half the sampling
+    /// interval in which it began (see `StallTracker`).
     public let since: Moment
     public internal(set) var inflight: Int
     public internal(set) var ended: Moment?
@@ -14,10 +15,20 @@ public struct StallEpisode: Sendable, Hashable {
 
 /// Finds stalls: requests in flight while the completion counters do not move for `threshold`.
 /// A slow disk whose completions move is not stalled. Pure: samples and time are given.
+///
+/// Samples are seconds apart while a disk is idle (quarter seconds while requests are in flight,
+/// `Daemon.loop`), so the moment progress stopped is known only to lie between two samples: after
+/// the one that still saw progress (completions moving, or nothing in flight) and at or before the
+/// first that saw requests standing still. It is taken as the middle of that interval: off by at
+/// most half of it either way, where taking its end made a stall on a disk idle before (the root
+/// in the e2e's c-outage) show up to a whole idle interval late.
 public struct StallTracker: Sendable {
     struct Progress: Sendable {
         var completions: UInt64
         var lastMoved: Moment
+        /// When this disk was sampled last, and whether it was making progress then.
+        var sampled: Moment
+        var moving: Bool
     }
 
     private var progress: [String: Progress] = [:]
@@ -36,10 +47,18 @@ public struct StallTracker: Sendable {
             seen.insert(disk)
             // A multipath path's stall is not the root's: the map fails its I/O over to another path.
             let carries = device.isMultipathPath ? [] : topology.uses(ofDisk: disk).filter(\.isCritical)
-            var record = progress[disk] ?? Progress(completions: sample.completions, lastMoved: now)
+            var record = progress[disk] ?? Progress(completions: sample.completions, lastMoved: now, sampled: now, moving: false)
             let moved = sample.completions != record.completions || sample.inflight == 0
+            if moved || record.moving {
+                // Idle now: nothing can stand still before this sample. Requests in flight after
+                // progress: it stopped somewhere since the previous sample.
+                let half = now.since(record.sampled) / 2
+                let stopped = sample.inflight == 0 ? now
+                    : Moment(monotonic: now.monotonic - half, wallMicroseconds: now.wallMicroseconds - half.microseconds)
+                record = Progress(completions: sample.completions, lastMoved: stopped, sampled: now, moving: sample.inflight == 0)
+            }
+            record.sampled = now
             if moved {
-                record = Progress(completions: sample.completions, lastMoved: now)
                 if var stall = stalls.removeValue(forKey: disk) {
                     stall.ended = now
                     var fields = Self.fields(device, topology: topology, carries: carries, inflight: sample.inflight)
