@@ -227,7 +227,10 @@ struct DaemonEngine {
             let loader = ConfigLoader(system: options.system)
             let fresh = try loader.load(explicitFile: options.configFile)
             if fresh.textfileDirectory != configuration.textfileDirectory {
-                metricsFile?.retire()
+                if let old = metricsFile {
+                    old.retire()
+                    logger.notice("metrics file \(old.path) removed: [Metrics] TextfileDirectory= is now \(fresh.textfileDirectory ?? "unset")")
+                }
                 metricsFile = fresh.textfileDirectory.map { MetricsFile(directory: $0) }
             }
             configuration = fresh

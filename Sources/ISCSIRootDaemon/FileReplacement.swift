@@ -18,10 +18,13 @@ enum FileReplacement {
         static func text(_ code: Errno) -> String { "\(code.symbolicName) (\(code))" }
     }
 
+    /// Where a write of `name` goes before its rename: `name.tmp`.
+    static func temporaryName(_ name: String) -> String { name + ".tmp" }
+
     /// Replaces `name` in the directory `directoryFD` (shown as `directory`) with `bytes`.
     static func replace(_ name: String, in directoryFD: Int32, directory: String, with bytes: [UInt8],
                         mode: mode_t, durable: Bool) -> Failure? {
-        let temporary = name + ".tmp"
+        let temporary = temporaryName(name)
         func failure(_ action: String) -> Failure { Failure(action: action, code: Errno(rawValue: errno)) }
         if unlinkat(directoryFD, temporary, 0) != 0 && errno != ENOENT { return failure("remove \(directory)/\(temporary)") }
         let fd = openat(directoryFD, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)

@@ -26,7 +26,7 @@ final class MetricsFile: Sendable {
         /// The outcome of the last write, and whether it is news to report.
         var lastError: String?
         var reportDue = false
-        /// Set by `retire`: the thread ends once nothing is pending.
+        /// Set by `retire`: the thread removes the file and ends.
         var retired = false
     }
 
@@ -89,7 +89,10 @@ final class MetricsFile: Sendable {
         }
     }
 
-    /// Ends the thread once the pending text is written (another directory was configured).
+    /// Metrics go elsewhere or nowhere now (a reload changed `TextfileDirectory=`): the thread drops
+    /// what is pending, removes the file it writes (that one name only: an alert on a stale file must
+    /// not fire for a client that stopped exporting) and ends. Removing happens on the thread, as
+    /// writing does: the directory may be on a disk that does not answer.
     func retire() {
         shared.withLock { $0.retired = true }
         wakeup.signal()
@@ -104,10 +107,11 @@ final class MetricsFile: Sendable {
                 defer { shared.pending = nil }
                 return (shared.pending.map { ($0, shared.publishedCount) }, shared.retired)
             }
-            guard let (text, count) = next else {
-                if retired { return }
-                continue
+            if retired {
+                remove()
+                return
             }
+            guard let (text, count) = next else { continue }
             let error = replace(with: text)
             shared.withLock { shared in
                 shared.writtenCount = count
@@ -116,8 +120,17 @@ final class MetricsFile: Sendable {
                     shared.reportDue = true
                 }
             }
-            if retired { return }
         }
+    }
+
+    /// Unlinks `<directory>/iscsi-rootd.prom` and a leftover temporary file, nothing else; a link is
+    /// removed, not followed.
+    private func remove() {
+        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if directoryFD < 0 { return }
+        defer { close(directoryFD) }
+        unlinkat(directoryFD, Self.fileName, 0)
+        unlinkat(directoryFD, FileReplacement.temporaryName(Self.fileName), 0)
     }
 
     /// Writes `text` to `<directory>/iscsi-rootd.prom.tmp` and renames it over the file; what went

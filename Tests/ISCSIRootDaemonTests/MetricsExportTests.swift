@@ -51,6 +51,33 @@ struct MetricsExportTests {
         #expect(access(file + ".tmp", F_OK) != 0, "the temporary file is renamed, never left")
     }
 
+    @Test("a reload that turns metrics off removes the daemon's file, and only that file")
+    func reloadWithoutMetricsRemovesTheFile() throws {
+        let tree = try FixtureTree.healthyDisklessClient()
+        let textfiles = tree.directory + "/textfiles"
+        try #require(mkdir(textfiles, 0o755) == 0)
+        let neighbour = textfiles + "/node.prom"
+        try writeFile(neighbour, "other_metric 1\n")
+        let configPath = tree.directory + "/iscsi-rootd-test.conf"
+        try writeFile(configPath, "[Metrics]\nTextfileDirectory=\(textfiles)\n")
+        let daemon = try DaemonUnderTest(tree: tree, configPath: configPath, kernelLog: "none",
+                                         stateDirectory: tree.directory + "/state")
+        let file = textfiles + "/iscsi-rootd.prom"
+        try daemon.wait(for: "the metrics file") { access(file, F_OK) == 0 }
+
+        try writeFile(configPath, "[Disk]\nTimeout=30\n")
+        daemon.process.signal(SIGHUP)
+        try daemon.wait(for: "the metrics file removed") { access(file, F_OK) != 0 }
+        #expect(daemon.entries.contains { $0.message.hasPrefix("metrics file \(file) removed") })
+        #expect(ChildProcess.contents(neighbour) == "other_metric 1\n", "another exporter's file stays")
+        // A change after the reload, and the stop, write nothing there any more.
+        try tree.setPhase(.failed, session: 1)
+        try daemon.waitForDatagram("STATUS=RECOVERY") { statusValue($0)?.hasPrefix("RECOVERY root session1 ") == true }
+        #expect(daemon.stop() == 0)
+        #expect(access(file, F_OK) != 0)
+        #expect(access(file + ".tmp", F_OK) != 0)
+    }
+
     @Test("a directory that cannot be written is reported once, naming it, and the daemon carries on")
     func unwritableDirectoryIsReportedOnce() throws {
         let tree = try FixtureTree.healthyDisklessClient()
