@@ -61,27 +61,14 @@ extension FixtureTree {
         nextMapperIndex += 1
         let name = "dm-\(index)"
         let path = "/devices/virtual/block/\(name)"
-        // Device-mapper's dynamic major on the captured machine comes before virtio-blk's 254.
-        let dev = substitutingNumbers(world.blockDev, [253, UInt64(index)])
-        try Files.write(abs("\(path)/dev"), dev + "\n", mode: 0o444)
         try Files.write(abs("\(path)/dm/name"), mapped + "\n", mode: 0o444)
         try Files.write(abs("\(path)/dm/uuid"), uuid + "\n", mode: 0o444)
         try Files.write(abs("\(path)/dm/suspended"), "0\n", mode: 0o444)
         // Bio-based device-mapper queues offer no scheduler: the file reads `none`.
         let scheduler = requestBased ? (world.blockAttributes["queue/scheduler"] ?? "none") : "none"
         try Files.write(abs("\(path)/queue/scheduler"), scheduler + "\n", mode: 0o644)
-        try writeBlockAttributes(world, at: path, names: ["size", "ro", "removable", "inflight", "stat"],
-                                 values: ["size": "\(sectors)"])
-        try Files.makeDirectories(abs("\(path)/holders"))
-        try Files.makeDirectories(abs("\(path)/slaves"))
-        for slave in slaves {
-            guard let slavePath = sysfs.resolve("class/block/\(slave)") else {
-                throw FixtureError(message: "no block device \(slave)")
-            }
-            try Files.relativeSymlink(abs("\(path)/slaves/\(slave)"), to: abs(slavePath))
-            try Files.relativeSymlink(abs("\(slavePath)/holders/\(name)"), to: abs(path))
-        }
-        try linkBlock(name: name, path: path, dev: dev, wholeDisk: true)
+        // Device-mapper's dynamic major on the captured machine comes before virtio-blk's 254.
+        try layOutStacked(name, at: path, major: 253, minor: UInt64(index), sectors: sectors, over: slaves, world: world)
         return name
     }
 
@@ -93,20 +80,28 @@ extension FixtureTree {
         let world = try CaptureLibrary.world(.loggedIn)
         let name = "md\(number)"
         let path = "/devices/virtual/block/\(name)"
-        let dev = substitutingNumbers(world.blockDev, [9, UInt64(number)])
-        try Files.write(abs("\(path)/dev"), dev + "\n", mode: 0o444)
         try Files.write(abs("\(path)/md/level"), level + "\n", mode: 0o644)
+        try layOutStacked(name, at: path, major: 9, minor: UInt64(number), sectors: sectors, over: members, world: world)
+        return name
+    }
+
+    /// What every stacked block device (device-mapper, md) has: `dev`, the captured size and
+    /// statistics files, `holders/`, `slaves/` with a link to each device of `below` and the
+    /// matching link in that device's `holders/`, and the class and `dev/block` links.
+    private func layOutStacked(_ name: String, at path: String, major: UInt64, minor: UInt64, sectors: UInt64,
+                               over below: [String], world: CapturedWorld) throws {
+        let dev = substitutingNumbers(world.blockDev, [major, minor])
+        try Files.write(abs("\(path)/dev"), dev + "\n", mode: 0o444)
         try writeBlockAttributes(world, at: path, names: ["size", "ro", "removable", "inflight", "stat"],
                                  values: ["size": "\(sectors)"])
         try Files.makeDirectories(abs("\(path)/holders"))
         try Files.makeDirectories(abs("\(path)/slaves"))
-        for member in members {
-            guard let memberPath = sysfs.resolve("class/block/\(member)") else { throw FixtureError(message: "no block device \(member)") }
-            try Files.relativeSymlink(abs("\(path)/slaves/\(member)"), to: abs(memberPath))
-            try Files.makeDirectories(abs("\(memberPath)/holders"))
-            try Files.relativeSymlink(abs("\(memberPath)/holders/\(name)"), to: abs(path))
+        for device in below {
+            guard let lower = sysfs.resolve("class/block/\(device)") else { throw FixtureError(message: "no block device \(device)") }
+            try Files.relativeSymlink(abs("\(path)/slaves/\(device)"), to: abs(lower))
+            try Files.makeDirectories(abs("\(lower)/holders"))
+            try Files.relativeSymlink(abs("\(lower)/holders/\(name)"), to: abs(path))
         }
         try linkBlock(name: name, path: path, dev: dev, wholeDisk: true)
-        return name
     }
 }
