@@ -75,7 +75,7 @@ public struct BootChainAudit: Sendable {
         }
         let paths = topology.sessions(of: root).filter { topology.isPathSession($0.number) }
         return paths.map { NodeRecordCheck(system: system, session: $0, isPath: true).item }
-            + paths.map { LiveSessionCheck(session: $0, isPath: true).item }
+            + paths.map { LiveSessionCheck(session: $0, recipe: .multipathPath).item }
     }
 }
 
