@@ -160,10 +160,12 @@ boot_mkinitcpio_dhcp() {
 	BOOT_QEMU_ARGS=()
 }
 
-# refuse_logins_at_boot: as soon as the root target exists it refuses every initiator (its ACL unbound), until
-# the console shows the hook's first failed login and TARGET_DOWN_SECONDS more have passed: the initramfs meets
-# a target that is down, however long the kernel takes to get there.
+# refuse_logins_at_boot [PATTERN]: as soon as the root target exists it refuses every initiator (its ACL
+# unbound), until the console shows the initramfs's first failed login (PATTERN, a grep basic regex; default the
+# project's mkinitcpio hook's line) and TARGET_DOWN_SECONDS more have passed: the initramfs meets a target that
+# is down, however long the kernel takes to get there.
 refuse_logins_at_boot() {
+	local first_failure=${1:-'iscsi: login to .* failed (attempt 1)'}
 	(
 		local waited=0
 		until tgtadm -C 0 --lld iscsi --op show --mode target 2> /dev/null | grep -q "^Target 1:"; do
@@ -173,7 +175,7 @@ refuse_logins_at_boot() {
 		tgtadm -C 0 --lld iscsi --op unbind --mode target --tid 1 -I ALL
 		echo "$(date +%s.%N) refusing logins" > "$RUN_DIR/target-down.log"
 		waited=0
-		until grep -aq 'iscsi: login to .* failed (attempt 1)' "$RUN_DIR/console.log" 2> /dev/null; do
+		until grep -aq -- "$first_failure" "$RUN_DIR/console.log" 2> /dev/null; do
 			((++waited < 1200)) || break
 			sleep 0.1
 		done
