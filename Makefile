@@ -1,7 +1,7 @@
 # Build and install iscsi-rootd.
 #   make                      swift build -c release
 #   make install              into $(DESTDIR)$(PREFIX) (PREFIX=/usr/local unless given)
-#   make install-initcpio     the mkinitcpio install/hooks pair (Arch)
+#   make install-initcpio     the mkinitcpio hooks (Arch): iscsi (busybox init), sd-iscsi (systemd)
 # Packagers: make install DESTDIR="$pkgdir" PREFIX=/usr
 #
 # By default the binary carries the Swift runtime, libstdc++ and libgcc (STATIC_RUNTIME=yes): a diskless
@@ -102,6 +102,10 @@ endif
 install-initcpio:
 	$(INSTALL) -Dm644 packaging/arch/initcpio/install/iscsi "$(DESTDIR)$(INITCPIODIR)/install/iscsi"
 	$(INSTALL) -Dm644 packaging/arch/initcpio/hooks/iscsi "$(DESTDIR)$(INITCPIODIR)/hooks/iscsi"
+	$(INSTALL) -Dm644 packaging/arch/initcpio/install/sd-iscsi "$(DESTDIR)$(INITCPIODIR)/install/sd-iscsi"
+	$(INSTALL) -Dm755 packaging/arch/initcpio/sd-iscsi/iscsi-rootd-initrd "$(DESTDIR)$(INITCPIODIR)/iscsi-rootd/iscsi-rootd-initrd"
+	$(INSTALL) -Dm644 -t "$(DESTDIR)$(INITCPIODIR)/iscsi-rootd" packaging/arch/initcpio/sd-iscsi/iscsi-rootd-initrd-login.service \
+		packaging/arch/initcpio/sd-iscsi/iscsi-rootd-initrd-apply.service
 
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/iscsi-rootd" "$(DESTDIR)$(UNITDIR)/iscsi-rootd.service" \
@@ -110,5 +114,6 @@ uninstall:
 		"$(DESTDIR)$(MANDIR)/man8/iscsi-rootd.8" "$(DESTDIR)$(MANDIR)/man5/iscsi-rootd.conf.5" \
 		"$(DESTDIR)$(BASHCOMPDIR)/iscsi-rootd" "$(DESTDIR)$(ZSHCOMPDIR)/_iscsi-rootd" \
 		"$(DESTDIR)$(FISHCOMPDIR)/iscsi-rootd.fish" \
-		"$(DESTDIR)$(INITCPIODIR)/install/iscsi" "$(DESTDIR)$(INITCPIODIR)/hooks/iscsi"
-	rm -rf "$(DESTDIR)$(DOCDIR)"
+		"$(DESTDIR)$(INITCPIODIR)/install/iscsi" "$(DESTDIR)$(INITCPIODIR)/hooks/iscsi" \
+		"$(DESTDIR)$(INITCPIODIR)/install/sd-iscsi"
+	rm -rf "$(DESTDIR)$(DOCDIR)" "$(DESTDIR)$(INITCPIODIR)/iscsi-rootd"

@@ -84,8 +84,23 @@ build_mkinitcpio_initramfs() {
 	for module in "${INITRAMFS_MODULES[@]}"; do
 		mkinitcpio_add_module "$rootfs" "$tree" "$module"
 	done
-	[[ -f $rootfs/usr/lib/initcpio/install/iscsi ]] || die "make install-initcpio put no usr/lib/initcpio/install/iscsi"
+	mkinitcpio_run_install_hook "$rootfs" "$tree" iscsi
+	build_mkinitcpio_systemd_tree "$rootfs" "$(dirname "$output")/sd-iscsi-initramfs"
+	echo 'HOOKS="base udev autodetect modconf block iscsi filesystems fsck"' > "$tree/config"
+	cp "$KERNEL_DIR/lib/modules/$KERNEL_VERSION"/modules.{order,builtin,builtin.modinfo} "$tree/lib/modules/$KERNEL_VERSION/"
+	depmod -b "$tree" "$KERNEL_VERSION"
+	(cd "$tree" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 > "$output"
+	rm -rf "$tree"
+}
+
+# mkinitcpio_run_install_hook ROOTFS TREE HOOK: the project's install hook usr/lib/initcpio/install/HOOK (from
+# make install-initcpio) run with mkinitcpio's build functions, emulated, adding to TREE (BUILDROOT).
+mkinitcpio_run_install_hook() {
+	local rootfs=$1 tree=$2 hook=$3
+	[[ -f $rootfs/usr/lib/initcpio/install/$hook ]] || die "make install-initcpio put no usr/lib/initcpio/install/$hook"
 	(
+		# shellcheck disable=SC2034  # read by the install hook
+		BUILDROOT=$tree
 		# shellcheck disable=SC2317  # called by the install hook
 		add_module() { mkinitcpio_add_module "$rootfs" "$tree" "$1"; }
 		# autodetect keeps the NIC drivers of this machine.
@@ -93,19 +108,36 @@ build_mkinitcpio_initramfs() {
 		add_checked_modules() { mkinitcpio_add_module "$rootfs" "$tree" virtio_net; }
 		# shellcheck disable=SC2317
 		add_binary() { mkinitcpio_add_binary "$rootfs" "$tree" "$@"; }
+		# add_file SOURCE [DEST [MODE]]: SOURCE in the guest's root (a hook's own ${BASH_SOURCE%/*} already is).
 		# shellcheck disable=SC2317
-		add_file() { mkdir -p "$tree$(dirname "${2:-$1}")" && cp "$rootfs$1" "$tree${2:-$1}"; }
+		add_file() {
+			local source=$1 dest=${2:-$1}
+			[[ $source == "$rootfs"/* ]] || source=$rootfs$source
+			dest=${dest#"$rootfs"}
+			install -D -m "${3:-0644}" "$source" "$tree$dest"
+		}
 		# shellcheck disable=SC2317
-		add_runscript() { install -m 0755 "$rootfs/usr/lib/initcpio/hooks/iscsi" "$tree/hooks/iscsi"; }
+		add_symlink() { mkdir -p "$tree$(dirname "$1")" && ln -sfn "${2:-$1}" "$tree$1"; }
+		# shellcheck disable=SC2317
+		add_runscript() { install -m 0755 "$rootfs/usr/lib/initcpio/hooks/$hook" "$tree/hooks/$hook"; }
+		# shellcheck disable=SC2317
+		warning() { echo "mkinitcpio install/$hook: WARNING: $*" >> "$BUILD_LOG"; }
 		# shellcheck source=/dev/null
-		. "$rootfs/usr/lib/initcpio/install/iscsi"
+		. "$rootfs/usr/lib/initcpio/install/$hook"
 		build
-	) || die "the project's mkinitcpio install hook failed (see $BUILD_LOG)"
-	echo 'HOOKS="base udev autodetect modconf block iscsi filesystems fsck"' > "$tree/config"
-	cp "$KERNEL_DIR/lib/modules/$KERNEL_VERSION"/modules.{order,builtin,builtin.modinfo} "$tree/lib/modules/$KERNEL_VERSION/"
-	depmod -b "$tree" "$KERNEL_VERSION"
-	(cd "$tree" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 > "$output"
+	) || die "the project's mkinitcpio install hook $hook failed (see $BUILD_LOG)"
+}
+
+# build_mkinitcpio_systemd_tree ROOTFS TREE: the part of an image for HOOKS=(base systemd … block sd-iscsi …)
+# that the project's install hook sd-iscsi adds, on top of what base adds (busybox and its ash). mkinitcpio's
+# systemd hook itself (systemd, udev, the initrd units) cannot be emulated here, so this tree is not booted:
+# scenario i-mkinitcpio checks its contents.
+build_mkinitcpio_systemd_tree() {
+	local rootfs=$1 tree=$2
 	rm -rf "$tree"
+	install -D -m 0755 /bin/busybox "$tree/usr/bin/busybox"
+	ln -s busybox "$tree/usr/bin/ash"
+	mkinitcpio_run_install_hook "$rootfs" "$tree" sd-iscsi
 }
 
 # mkinitcpio_add_module ROOTFS TREE NAME[?]: the module and its dependencies (NAME? is optional), loaded by

@@ -26,6 +26,37 @@ scenario_i_mkinitcpio() {
 	else
 		not_ok "$name: run_latehook tuned sda with iscsi-rootd apply before switch_root" "no 'timeout changed 30 -> 90' line on the console"
 	fi
+	assert_sd_iscsi_tree "$name"
+}
+
+# assert_sd_iscsi_tree NAME: the image part the project's install hook sd-iscsi made for a systemd initramfs
+# (build_mkinitcpio_systemd_tree; not booted): its two units pass systemd-analyze verify inside that tree (their
+# programs exist there and are executable), are enabled by links that resolve in it, the runner's interpreter
+# runs there, and the login's pieces are in it.
+assert_sd_iscsi_tree() {
+	local name=$1 tree=$MKINITCPIO_IMAGE_DIR/sd-iscsi-initramfs units=/usr/lib/systemd/system out status=0 file missing=''
+	local link links=(initrd-root-device.target.wants/iscsi-rootd-initrd-login.service initrd.target.wants/iscsi-rootd-initrd-apply.service)
+	out=$(systemd-analyze verify --man=no --root="$tree" "$units/iscsi-rootd-initrd-login.service" "$units/iscsi-rootd-initrd-apply.service" 2>&1) || status=$?
+	for link in "${links[@]}"; do
+		[[ -f $tree$(readlink "$tree$units/$link") ]] || missing+=" $units/$link"
+	done
+	for file in /hooks/iscsi /usr/sbin/iscsistart /bin/ipconfig /usr/bin/iscsi-rootd /etc/iscsi/initiatorname.iscsi; do
+		[[ -e $tree$file ]] || missing+=" $file"
+	done
+	[[ -n $(find "$tree/lib/modules" -name 'iscsi_tcp.ko*' 2> /dev/null) ]] || missing+=" iscsi_tcp.ko"
+	if ((status == 0)) && [[ -z $out && -z $missing ]]; then
+		ok "$name: sd-iscsi's image part: units verified by systemd-analyze in it, enabled, the login's pieces present"
+	else
+		not_ok "$name: sd-iscsi's image part: units verified by systemd-analyze in it, enabled, the login's pieces present" \
+			"verify exit $status: ${out:-no output}; missing:${missing:- nothing}"
+	fi
+	status=0
+	out=$(chroot "$tree" /usr/lib/iscsi-rootd/iscsi-rootd-initrd 2>&1) || status=$?
+	if ((status == 2)) && [[ $out == "usage: iscsi-rootd-initrd run_hook|run_latehook" ]]; then
+		ok "$name: sd-iscsi's runner starts in that image (busybox ash from base)"
+	else
+		not_ok "$name: sd-iscsi's runner starts in that image (busybox ash from base)" "exit $status: $out"
+	fi
 }
 
 # i-mkinitcpio-dhcp: the same image, no ip=: the hook runs DHCP on eth0.

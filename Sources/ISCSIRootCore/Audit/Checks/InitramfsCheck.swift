@@ -32,10 +32,10 @@ struct InitramfsCheck {
                          fix: fix)
     }
 
-    /// The runtime hook that mkinitcpio copies into the image: /etc/initcpio wins over /usr/lib/initcpio
-    /// (the only two directories it reads).
-    private func hookFile(_ name: String) -> (path: String, text: String)? {
-        for directory in ["etc/initcpio/hooks", "usr/lib/initcpio/hooks"] {
+    /// A hook file of mkinitcpio's (KIND: hooks, install): /etc/initcpio wins over /usr/lib/initcpio (the only two
+    /// directories it reads).
+    private func initcpioFile(_ kind: String, _ name: String) -> (path: String, text: String)? {
+        for directory in ["etc/initcpio/\(kind)", "usr/lib/initcpio/\(kind)"] {
             if case .success(let text) = system.read("\(directory)/\(name)") { return ("/\(directory)/\(name)", text) }
         }
         return nil
@@ -48,7 +48,7 @@ struct InitramfsCheck {
                              detail: "mkinitcpio (busybox init): HOOKS in \(config) has no iscsi hook: something else logged / in, with settings this audit cannot see",
                              fix: "add iscsi after block to HOOKS in \(config) (iscsi-rootd's hook: make install-initcpio), \(rebuild)")
         }
-        guard let hook = hookFile("iscsi") else {
+        guard let hook = initcpioFile("hooks", "iscsi") else {
             return AuditItem(id: "initramfs", title: Self.title, verdict: .warn,
                              detail: "mkinitcpio (busybox init): HOOKS in \(config) names iscsi, but no hooks/iscsi is installed",
                              fix: "install iscsi-rootd's hook (make install-initcpio), \(rebuild)")
@@ -58,12 +58,25 @@ struct InitramfsCheck {
                     fix: "install iscsi-rootd's iscsi hook over \(hook.path) (make install-initcpio), \(rebuild)")
     }
 
-    /// iscsi-rootd's hook is a busybox runtime hook: a systemd initramfs never runs it, and mkinitcpio has
-    /// no iSCSI login of its own there.
+    /// A systemd initramfs never runs busybox runtime hooks: iscsi-rootd's sd-iscsi install hook brings units
+    /// that run the iscsi hook's login code (hooks/iscsi), so that file's settings are the login's.
     private func mkinitcpioSystemd(hooks: [String], config: String) -> AuditItem {
-        AuditItem(id: "initramfs", title: Self.title, verdict: .warn,
-                  detail: "mkinitcpio with its systemd hook (HOOKS in \(config)): the iscsi hook runs only in the busybox init, so something else logged / in, with settings this audit cannot see",
-                  fix: "use the busybox init: HOOKS=(base udev autodetect modconf block iscsi filesystems fsck) in \(config), then mkinitcpio -P (iscsi-rootd has no hook for mkinitcpio's systemd initramfs yet), or build the image with dracut and \(layout.example("dracut-iscsi-rootd.conf"))")
+        let system = "mkinitcpio (systemd hook, HOOKS in \(config))"
+        let rebuild = "then mkinitcpio -P"
+        guard hooks.contains("sd-iscsi") else {
+            let iscsi = hooks.contains("iscsi") ? "names iscsi, whose runtime hook runs only in the busybox init" : "has no sd-iscsi hook"
+            return AuditItem(id: "initramfs", title: Self.title, verdict: .warn,
+                             detail: "\(system): HOOKS \(iscsi): something else logged / in, with settings this audit cannot see",
+                             fix: "put sd-iscsi after block in HOOKS in \(config) (iscsi-rootd's hook for a systemd initramfs: make install-initcpio; base must come before systemd), \(rebuild)")
+        }
+        guard let install = initcpioFile("install", "sd-iscsi"), let hook = initcpioFile("hooks", "iscsi") else {
+            return AuditItem(id: "initramfs", title: Self.title, verdict: .warn,
+                             detail: "\(system): HOOKS names sd-iscsi, but install/sd-iscsi or hooks/iscsi is not installed",
+                             fix: "install iscsi-rootd's hooks (make install-initcpio), \(rebuild)")
+        }
+        return item(system, RootLoginParameters(text: hook.text),
+                    source: "\(install.path) running the login of \(hook.path) (iscsistart -P)",
+                    fix: "install iscsi-rootd's hooks over \(install.path) and \(hook.path) (make install-initcpio), \(rebuild)")
     }
 
     /// dracut's iscsi module writes every `rd.iscsi.param=` of the command line (including what
