@@ -99,13 +99,13 @@ ifeq ($(DESTDIR),)
 	-udevadm control --reload
 endif
 
+# iscsi-rootd/ holds what install/sd-iscsi puts into a systemd initramfs (with the modes it needs there).
 install-initcpio:
 	$(INSTALL) -Dm644 packaging/arch/initcpio/install/iscsi "$(DESTDIR)$(INITCPIODIR)/install/iscsi"
 	$(INSTALL) -Dm644 packaging/arch/initcpio/hooks/iscsi "$(DESTDIR)$(INITCPIODIR)/hooks/iscsi"
 	$(INSTALL) -Dm644 packaging/arch/initcpio/install/sd-iscsi "$(DESTDIR)$(INITCPIODIR)/install/sd-iscsi"
-	$(INSTALL) -Dm755 packaging/arch/initcpio/sd-iscsi/iscsi-rootd-initrd "$(DESTDIR)$(INITCPIODIR)/iscsi-rootd/iscsi-rootd-initrd"
-	$(INSTALL) -Dm644 -t "$(DESTDIR)$(INITCPIODIR)/iscsi-rootd" packaging/arch/initcpio/sd-iscsi/iscsi-rootd-initrd-login.service \
-		packaging/arch/initcpio/sd-iscsi/iscsi-rootd-initrd-apply.service
+	$(INSTALL) -Dm644 -t "$(DESTDIR)$(INITCPIODIR)/iscsi-rootd" packaging/arch/initcpio/sd-iscsi/iscsi-rootd-initrd \
+		packaging/arch/initcpio/sd-iscsi/iscsi-rootd-initrd-login.service packaging/arch/initcpio/sd-iscsi/iscsi-rootd-initrd-apply.service
 
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/iscsi-rootd" "$(DESTDIR)$(UNITDIR)/iscsi-rootd.service" \
