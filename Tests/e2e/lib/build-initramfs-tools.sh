@@ -27,6 +27,12 @@ setup_initramfs_tools_client() {
 		"$rootfs/usr/share/doc/iscsi-rootd/examples/iscsi.initramfs" > "$file"
 	grep -q "^ISCSI_TARGET_NAME=$ROOT_IQN\$" "$file" && grep -q '^ISCSI_TARGET_IP=10.0.2.2$' "$file" ||
 		die "the example iscsi.initramfs has no #ISCSI_TARGET_NAME=/#ISCSI_TARGET_IP= lines to set"
+	# initramfs-tools mounts /run noexec (systemd keeps that mount): the agent's copies of busybox and itself
+	# run from a tmpfs of their own over /run/e2e, the client's /run stays as initramfs-tools made it.
+	mkdir -p "$rootfs/etc/systemd/system/e2e-agent.service.d"
+	printf '%s\n' '[Service]' 'ExecStartPre=' 'ExecStartPre=/bin/mount -t tmpfs -o mode=0755,size=16m e2e-agent /run/e2e' \
+		'ExecStartPre=/bin/cp /usr/local/lib/e2e/busybox /usr/local/lib/e2e/agent /run/e2e/' \
+		> "$rootfs/etc/systemd/system/e2e-agent.service.d/exec.conf"
 }
 
 # update-initramfs run in the client's root, as its kernel package's postinst does, with the kernel's config in
