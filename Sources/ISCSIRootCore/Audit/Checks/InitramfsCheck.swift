@@ -110,6 +110,14 @@ struct InitramfsCheck {
     private func initramfsTools() -> AuditItem {
         let path = "etc/iscsi/iscsi.initramfs"
         let fix = "copy \(layout.example("iscsi.initramfs")) to /\(path) (set ISCSI_TARGET_NAME and ISCSI_TARGET_IP, or keep root=iscsi: on the kernel command line), then update-initramfs -u"
+        // open-iscsi's initramfs hook sources this file and leaves iscsistart, the initiator name and
+        // iscsi.initramfs out of the image when it sets NO_ISCSI_IN_INITRAMFS=yes.
+        let optOut = "etc/initramfs-tools/conf.d/open-iscsi"
+        if case .success(let conf) = system.read(optOut), ShellAssignments.last("NO_ISCSI_IN_INITRAMFS", in: conf) == "yes" {
+            return AuditItem(id: "initramfs", title: Self.title, verdict: .warn,
+                             detail: "Debian initramfs-tools: /\(optOut) sets NO_ISCSI_IN_INITRAMFS=yes, so open-iscsi's hook leaves the iSCSI login out of the image: something else logged / in, with settings this audit cannot see",
+                             fix: "remove NO_ISCSI_IN_INITRAMFS=yes from /\(optOut), \(fix)")
+        }
         guard case .success(let text) = system.read(path) else {
             return AuditItem(id: "initramfs", title: Self.title, verdict: .warn,
                              detail: "Debian initramfs-tools (open-iscsi's local-top/iscsi): no /\(path), so iscsistart logs in once with its defaults (NOPs 5/5 s, replacement_timeout 120 s) and no retry",
