@@ -131,13 +131,13 @@ install_project_into() {
 
 # What the administrator of a diskless client does after installing the package, with its examples
 # (the fixes `iscsi-rootd check` names): / in fstab with the example's options, the root node record set by
-# iscsi-root-node.sh, and iscsid.service without Conflicts=shutdown.target.
+# iscsi-root-node.sh (for PORTAL, default 10.0.2.2:3260), and iscsid.service without Conflicts=shutdown.target.
 setup_root_client() {
-	local rootfs=$1 examples=$1/usr/share/doc/iscsi-rootd/examples
+	local rootfs=$1 portal=${2:-10.0.2.2:3260} examples=$1/usr/share/doc/iscsi-rootd/examples
 	awk '!/^#/ && NF { $1 = "LABEL=root"; print }' "$examples/fstab" > "$rootfs/etc/fstab"
 	grep -q x-systemd "$rootfs/etc/fstab" || die "no fstab line for / in $examples/fstab"
-	chroot "$rootfs" iscsiadm -m node -o new -T "$ROOT_IQN" -p 10.0.2.2:3260 >> "$BUILD_LOG" 2>&1 || true
-	chroot "$rootfs" sh /usr/share/doc/iscsi-rootd/examples/iscsi-root-node.sh "$ROOT_IQN" 10.0.2.2:3260 \
+	chroot "$rootfs" iscsiadm -m node -o new -T "$ROOT_IQN" -p "$portal" >> "$BUILD_LOG" 2>&1 || true
+	chroot "$rootfs" sh /usr/share/doc/iscsi-rootd/examples/iscsi-root-node.sh "$ROOT_IQN" "$portal" \
 		>> "$BUILD_LOG" 2>&1 || die "iscsi-root-node.sh failed in the guest (see $BUILD_LOG)"
 	install_client_services "$rootfs"
 }

@@ -19,6 +19,9 @@ MONITOR_FD=
 BOOT_IMAGE_DIR=
 BOOT_CMDLINE=
 BOOT_QEMU_ARGS=()
+# The network namespace both tgtds and QEMU run in (make_netns), for a boot whose guest must dial the target at
+# an address the target itself has; empty: the host's, tgtd on 127.0.0.1 (boot_guest empties it before boot_KIND).
+BOOT_NETNS=
 
 # The diskless client of lib/scenarios.sh: one session to the root target, / on /dev/sda.
 boot_root() {
@@ -39,10 +42,13 @@ start_target() {
 	add_target 1 2 "$DATA_IQN" "$RUN_DIR/data.img"
 }
 
-# start_tgtd CONTROL PORT: a tgtd on 127.0.0.1:PORT managed through control port CONTROL; prints its pid.
+# start_tgtd CONTROL PORT: a tgtd on 127.0.0.1:PORT (every address of BOOT_NETNS when set) managed through
+# control port CONTROL; prints its pid.
 start_tgtd() {
-	local control=$1 port=$2 pid waited=0
-	tgtd -f -C "$control" --iscsi portal=127.0.0.1:"$port" > "$RUN_DIR/tgtd-$port.log" 2>&1 &
+	local control=$1 port=$2 pid waited=0 address=127.0.0.1 netns=()
+	# In a namespace of its own, every address there: its lo, which also holds the portal address the guest dials.
+	[[ -z $BOOT_NETNS ]] || { netns=(ip netns exec "$BOOT_NETNS") && address=0.0.0.0; }
+	"${netns[@]}" tgtd -f -C "$control" --iscsi portal="$address:$port" > "$RUN_DIR/tgtd-$port.log" 2>&1 &
 	pid=$!
 	until tgtadm -C "$control" --lld iscsi --op show --mode target > /dev/null 2>&1; do
 		kill -0 "$pid" 2> /dev/null || die "tgtd on port $port exited: $(tail -n 3 "$RUN_DIR/tgtd-$port.log")"
@@ -131,7 +137,9 @@ start_vm() {
 	AGENT_READER_PID=$!
 	cat "$RUN_DIR/monitor.out" >> "$RUN_DIR/monitor.log" &
 	MONITOR_READER_PID=$!
-	qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1024 -nographic -nodefaults -no-reboot \
+	local netns=()
+	[[ -z $BOOT_NETNS ]] || netns=(ip netns exec "$BOOT_NETNS")
+	"${netns[@]}" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1024 -nographic -nodefaults -no-reboot \
 		-kernel "$BOOT_IMAGE_DIR/vmlinuz" -initrd "$BOOT_IMAGE_DIR/initrd.img" \
 		-append "console=ttyS0 net.ifnames=0 panic=-1 printk.devkmsg=on $BOOT_CMDLINE" \
 		-serial "file:$RUN_DIR/console.log" \
@@ -144,6 +152,25 @@ start_vm() {
 	# Read-write, so opening the FIFOs never blocks even if QEMU failed to start.
 	exec {AGENT_FD}<> "$RUN_DIR/agent.in"
 	exec {MONITOR_FD}<> "$RUN_DIR/monitor.in"
+}
+
+# make_netns NAME ADDRESS: the network namespace NAME (made once a run) with lo up holding ADDRESS/32 besides
+# 127.0.0.1. QEMU's user network connects a guest's TCP connection to any address but its own 10.0.2.x from the
+# namespace QEMU runs in, so a tgtd there is reached at ADDRESS and sees ADDRESS as its own (its SendTargets
+# answer names it). Removed at the end of the run (remove_netns).
+make_netns() {
+	local name=$1 address=$2
+	[[ $MADE_NETNS == "$name" ]] && return 0
+	ip netns delete "$name" 2> /dev/null || true
+	ip netns add "$name" && ip netns exec "$name" ip link set lo up &&
+		ip netns exec "$name" ip address add "$address/32" dev lo || die "could not make network namespace $name"
+	MADE_NETNS=$name
+}
+MADE_NETNS=
+
+remove_netns() {
+	[[ -z $MADE_NETNS ]] || ip netns delete "$MADE_NETNS" 2> /dev/null || true
+	MADE_NETNS=
 }
 
 # qemu_monitor COMMAND: one command to the QEMU monitor (e.g. "set_link n1 off"), not waiting for its reply.
