@@ -141,6 +141,30 @@ import Testing
         #expect(inMainConfig.detail.contains("/etc/dracut.conf gives"))
     }
 
+    /// dracut sources its configuration as shell: `kernel_cmdline=` (no `+`) in a later file replaces
+    /// what earlier files set, so the rd.iscsi.param= they carried never reach the image.
+    @Test func aLaterPlainKernelCmdlineAssignmentReplacesTheEarlierSettings() throws {
+        let base = ["proc/cmdline": "BOOT_IMAGE=/vmlinuz \(Self.netroot)\n",
+                    "etc/dracut.conf.d/iscsi-rootd.conf": try AuditTests.shipped("initramfs/dracut-iscsi-rootd.conf")]
+        let replaced = try Self.initramfs(base.merging(["etc/dracut.conf.d/site.conf": "kernel_cmdline=\"ip=dhcp\"\n"]) { $1 })
+        #expect(replaced.verdict == .warn, "\(replaced.detail)")
+        #expect(replaced.detail.contains("node.session.timeo.replacement_timeout not set (iscsiadm's default 120)"))
+        #expect(replaced.detail.contains("/etc/dracut.conf.d/site.conf"))
+        #expect(!replaced.detail.contains("/etc/dracut.conf.d/iscsi-rootd.conf"))
+
+        let mainReplaced = try Self.initramfs(["proc/cmdline": "BOOT_IMAGE=/vmlinuz \(Self.netroot)\n",
+                                               "etc/dracut.conf": "kernel_cmdline=\"\(Self.params)\"\n",
+                                               "etc/dracut.conf.d/10-net.conf": "  kernel_cmdline='ip=dhcp'  # the site's network\n"])
+        #expect(mainReplaced.verdict == .warn, "\(mainReplaced.detail)")
+
+        // A replacement that carries the settings, and additions after it, still pass.
+        let setAgain = try Self.initramfs(["proc/cmdline": "BOOT_IMAGE=/vmlinuz \(Self.netroot)\n",
+                                           "etc/dracut.conf": "kernel_cmdline=\"rd.iscsi.param=node.session.timeo.replacement_timeout=120\"\n",
+                                           "etc/dracut.conf.d/50-iscsi.conf": "kernel_cmdline=\"\(Self.params)\"\nkernel_cmdline+=\" ip=dhcp \"\n"])
+        #expect(setAgain.verdict == .ok, "\(setAgain.detail)")
+        #expect(!setAgain.detail.contains("/etc/dracut.conf "))
+    }
+
     @Test func initramfsToolsNeedsTheShippedIscsiInitramfs() throws {
         let tools = ["etc/initramfs-tools/initramfs.conf": "MODULES=most\nBUSYBOX=auto\n"]
         let shipped = try Self.initramfs(tools.merging(

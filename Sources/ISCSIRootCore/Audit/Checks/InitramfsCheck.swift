@@ -93,10 +93,21 @@ struct InitramfsCheck {
             for file in system.list(directory) where file.hasSuffix(".conf") { dropIns[file] = "\(directory)/\(file)" }
         }
         for path in ["etc/dracut.conf"] + dropIns.keys.sorted().compactMap({ dropIns[$0] }) {
-            guard case .success(let config) = system.read(path), config.contains("rd.iscsi.param=") else { continue }
-            let lines = config.split(separator: "\n").map { $0.prefix { $0 != "#" } }
-            text += " " + lines.filter { $0.contains("kernel_cmdline") }.joined(separator: " ")
-            sources.append("/\(path)")
+            guard case .success(let config) = system.read(path) else { continue }
+            // dracut sources each file as shell: `kernel_cmdline+=` adds, `kernel_cmdline=` replaces what
+            // earlier files set (their rd.iscsi.param= never reach the image).
+            for line in config.split(separator: "\n") {
+                let code = line.prefix { $0 != "#" }.drop { $0 == " " || $0 == "\t" }
+                guard code.hasPrefix("kernel_cmdline") else { continue }
+                let assignment = code.dropFirst("kernel_cmdline".count)
+                if assignment.hasPrefix("+=") {
+                    text += " " + assignment.dropFirst(2)
+                    if assignment.contains("rd.iscsi.param="), sources.last != "/\(path)" { sources.append("/\(path)") }
+                } else if assignment.hasPrefix("=") {
+                    text = String(assignment.dropFirst())
+                    sources = ["/\(path)"]
+                }
+            }
         }
         text += " " + cmdline.filter { $0.hasPrefix("rd.iscsi.param=") }.joined(separator: " ")
         sources.insert("the kernel command line", at: 0)
