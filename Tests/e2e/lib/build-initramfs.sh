@@ -14,38 +14,10 @@ STATIC_IP=10.0.2.15::10.0.2.2:255.255.255.0::eth0:none
 # failed attempt.
 TARGET_DOWN_SECONDS=4
 
-# The base plus INITRAMFS_PACKAGES; sets INITRAMFS_BASE_DIR.
+# The base plus INITRAMFS_PACKAGES (build_package_layer); sets INITRAMFS_BASE_DIR.
 build_initramfs_base() {
 	build_package_layer initramfs-base "$BASE_DIR" "${INITRAMFS_PACKAGES[@]}"
 	INITRAMFS_BASE_DIR=$LAYER_DIR
-}
-
-# build_package_layer NAME BASE PACKAGE...: BASE plus the packages and what they need: the host's apt resolves
-# them against BASE's dpkg status and downloads them, dpkg installs them in a chroot. Cached as $CACHE/NAME-KEY,
-# keyed by BASE and the package list (an older NAME-* is removed); sets LAYER_DIR.
-build_package_layer() {
-	local name=$1 base=$2 key dir
-	shift 2
-	key=$(printf '%s\n' "$base" "$@" | sha256sum | cut -c1-16)
-	LAYER_DIR=$CACHE/$name-$key
-	[[ -e $LAYER_DIR/.done ]] && return 0
-	note "$name: $* added to $(basename "$base")"
-	dir=$LAYER_DIR.tmp
-	rm -rf "$dir"
-	cp -a "$base" "$dir"
-	rm -f "$dir/.done"
-	# A directory of their own: debootstrap left the base's packages in /var/cache/apt/archives.
-	mkdir -p "$dir/tmp/layer-debs/partial"
-	timeout 600 apt-get install --download-only --no-install-recommends -y -q \
-		-o Dir::State::status="$dir/var/lib/dpkg/status" -o Dir::Cache::archives="$dir/tmp/layer-debs" \
-		-o APT::Sandbox::User=root "$@" >> "$BUILD_LOG" 2>&1 ||
-		die "apt-get could not download $* for the guest (see $BUILD_LOG)"
-	chroot "$dir" sh -c 'DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/layer-debs/*.deb' >> "$BUILD_LOG" 2>&1 ||
-		die "dpkg -i $* failed in the guest (see $BUILD_LOG)"
-	rm -rf "$dir/tmp/layer-debs"
-	find "$CACHE" -maxdepth 1 -name "$name-*" ! -name '*.tmp' -exec rm -rf {} +
-	mv "$dir" "$LAYER_DIR"
-	touch "$LAYER_DIR/.done"
 }
 
 # --- mkinitcpio: the project's hook with mkinitcpio's busybox init protocol (guest/mkinitcpio-init)

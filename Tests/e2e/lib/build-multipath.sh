@@ -9,30 +9,10 @@ MULTIPATH_MAP=mpatha
 MULTIPATH_INITIATORS=("$INITIATOR-path0" "$INITIATOR-path1")
 MULTIPATH_PORTALS=(10.0.2.2:3260 10.0.3.2:3260)
 
-# The one-path base plus MULTIPATH_PACKAGES and what they need: the host's apt resolves them against the
-# base's dpkg status and downloads them, dpkg installs them in a chroot (~5 s; a second debootstrap takes
-# ~40 s). Keyed by the base and the package list; sets MULTIPATH_BASE_DIR.
+# The one-path base plus MULTIPATH_PACKAGES (build_package_layer); sets MULTIPATH_BASE_DIR.
 build_multipath_base() {
-	local key dir
-	key=$(printf '%s\n' "$BASE_DIR" "${MULTIPATH_PACKAGES[@]}" | sha256sum | cut -c1-16)
-	MULTIPATH_BASE_DIR=$CACHE/multipath-base-$key
-	[[ -e $MULTIPATH_BASE_DIR/.done ]] && return 0
-	note "multipath base: ${MULTIPATH_PACKAGES[*]} added to $(basename "$BASE_DIR")"
-	dir=$MULTIPATH_BASE_DIR.tmp
-	rm -rf "$dir"
-	cp -a "$BASE_DIR" "$dir"
-	rm -f "$dir/.done"
-	mkdir -p "$dir/var/cache/apt/archives/partial"
-	timeout 600 apt-get install --download-only --no-install-recommends -y -q \
-		-o Dir::State::status="$dir/var/lib/dpkg/status" -o Dir::Cache::archives="$dir/var/cache/apt/archives" \
-		-o APT::Sandbox::User=root "${MULTIPATH_PACKAGES[@]}" >> "$BUILD_LOG" 2>&1 ||
-		die "apt-get could not download ${MULTIPATH_PACKAGES[*]} for the guest (see $BUILD_LOG)"
-	chroot "$dir" sh -c 'DEBIAN_FRONTEND=noninteractive dpkg -i /var/cache/apt/archives/*.deb' >> "$BUILD_LOG" 2>&1 ||
-		die "dpkg -i ${MULTIPATH_PACKAGES[*]} failed in the guest (see $BUILD_LOG)"
-	rm -f "$dir"/var/cache/apt/archives/*.deb
-	find "$CACHE" -maxdepth 1 -name 'multipath-base-*' ! -name '*.tmp' -exec rm -rf {} +
-	mv "$dir" "$MULTIPATH_BASE_DIR"
-	touch "$MULTIPATH_BASE_DIR/.done"
+	build_package_layer multipath-base "$BASE_DIR" "${MULTIPATH_PACKAGES[@]}"
+	MULTIPATH_BASE_DIR=$LAYER_DIR
 }
 
 # The multipath guest's image; sets MULTIPATH_IMAGE_DIR. The initramfs also loads dm-multipath and runs

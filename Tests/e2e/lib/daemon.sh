@@ -32,6 +32,75 @@ journal_entries_with_id() {
 		'select(.MESSAGE_ID == $id and (.__REALTIME_TIMESTAMP | tonumber) >= $since * 1000000)' 2> /dev/null || true
 }
 
+# journal_entry_after SUBJECT SINCE UPTIME [SELECT]: reads the daemon's journal and sets JOURNAL_ENTRY to its first
+# SUBJECT entry (since SINCE) logged at or after the guest's uptime UPTIME (its monotonic clock, seconds) that
+# passes the jq condition SELECT, and JOURNAL_DELAY to the seconds from UPTIME to it (two decimals). Returns 1
+# when there is none.
+journal_entry_after() {
+	read_daemon_journal
+	JOURNAL_ENTRY=$(journal_entries "$1" "$2" |
+		jq -c --arg at "$3" "select((.__MONOTONIC_TIMESTAMP | tonumber) >= (\$at | tonumber) * 1000000 and (${4:-true}))" |
+		head -n 1 || true)
+	[[ -n $JOURNAL_ENTRY ]] || return 1
+	JOURNAL_DELAY=$(jq -r --arg at "$3" '(.__MONOTONIC_TIMESTAMP | tonumber) / 1000000 - ($at | tonumber) | . * 100 | round / 100' <<< "$JOURNAL_ENTRY")
+}
+
+# assert_journaled_within NAME LIMIT WHEN CHECK ARG SUBJECT SINCE UPTIME [SELECT]: the first SUBJECT entry after the
+# guest's uptime UPTIME (journal_entry_after) came at most LIMIT s later and passes the jq condition CHECK, in
+# which $p is ARG. WHEN says what happened at UPTIME.
+assert_journaled_within() {
+	local name=$1 limit=$2 when=$3 check=$4 arg=$5
+	shift 5
+	if ! journal_entry_after "$@"; then
+		not_ok "$name" "no '$1' entry after guest uptime $3"
+		return
+	fi
+	note "journaled $JOURNAL_DELAY s after $when: $(jq -r .MESSAGE <<< "$JOURNAL_ENTRY")"
+	if at_most "$JOURNAL_DELAY" "$limit" && jq -e --arg p "$arg" "$check" <<< "$JOURNAL_ENTRY" > /dev/null 2>&1; then
+		ok "$name"
+	else
+		not_ok "$name" "after $JOURNAL_DELAY s (limit $limit s): $(jq -c 'with_entries(select(.key | startswith("_") | not))' <<< "$JOURNAL_ENTRY")"
+	fi
+}
+
+# journal_sequence FIRST THEN SINCE SELECT [THEN_SELECT]: sets JOURNAL_FIRST to the first FIRST entry (since SINCE)
+# that passes the jq condition SELECT, and JOURNAL_THEN to the first THEN entry logged after it that passes SELECT
+# and THEN_SELECT (each compact JSON, empty when there is none).
+journal_sequence() {
+	read_daemon_journal
+	local after
+	JOURNAL_FIRST=$(journal_entries "$1" "$3" | jq -c "select($4)" | head -n 1 || true)
+	after=0
+	[[ -z $JOURNAL_FIRST ]] || after=$(jq -r '.__REALTIME_TIMESTAMP' <<< "$JOURNAL_FIRST")
+	JOURNAL_THEN=$(journal_entries "$2" "$3" |
+		jq -c --arg after "$after" "select(($4) and (${5:-true}) and (.__REALTIME_TIMESTAMP | tonumber) > (\$after | tonumber))" |
+		head -n 1 || true)
+}
+
+# assert_journaled NAME SUBJECT SINCE SELECT: the daemon journaled a SUBJECT entry since SINCE that passes the jq
+# condition SELECT.
+assert_journaled() {
+	read_daemon_journal
+	local entry
+	entry=$(journal_entries "$2" "$3" | jq -r "select($4) | \"\\(.PRIORITY) \\(.MESSAGE)\"" | head -n 1 || true)
+	if [[ -n $entry ]]; then
+		note "journal: $entry"
+		ok "$1"
+	else
+		not_ok "$1" "no '$2' entry with $4 since $3 (entries: $(journal_count "$2" "$3"); the first: $(journal_entries "$2" "$3" | head -n 1 | head -c 300))"
+	fi
+}
+
+# found TEXT: "found" when TEXT is not empty, else "missing".
+found() {
+	if [[ -n $1 ]]; then echo found; else echo missing; fi
+}
+
+# at_most SECONDS LIMIT: whether SECONDS (a decimal) is at most LIMIT.
+at_most() {
+	awk -v d="$1" -v limit="$2" 'BEGIN { exit !(d <= limit) }'
+}
+
 # journal_count SUBJECT [SINCE]: how many of them.
 journal_count() {
 	journal_entries "$@" | grep -c '^{' || true
@@ -144,31 +213,21 @@ assert_drift_corrected() {
 		((++waited < 10)) || { not_ok "$1" "scheduler still not none 5 s after setting mq-deadline"; return; }
 		sleep 0.5
 	done
-	read_daemon_journal
-	local entry
-	entry=$(journal_entries "iSCSI disk setting changed by someone else and corrected" "$since" |
-		jq -r 'select(.DEVICE == "sda" and .SETTING == "scheduler" and .OLD_VALUE == "mq-deadline" and .NEW_VALUE == "none") | .MESSAGE' | head -n 1)
-	if [[ -n $entry ]]; then
-		note "journal: $entry"
-		ok "$1"
-	else
-		not_ok "$1" "corrected, but no entry 'changed by someone else and corrected' with DEVICE=sda SETTING=scheduler OLD_VALUE=mq-deadline NEW_VALUE=none: $(journal_entries "iSCSI disk setting changed by someone else and corrected" "$since" | head -n 1 | head -c 300)"
-	fi
+	assert_journaled "$1" "iSCSI disk setting changed by someone else and corrected" "$since" \
+		'.DEVICE == "sda" and .SETTING == "scheduler" and .OLD_VALUE == "mq-deadline" and .NEW_VALUE == "none"'
 }
 
 # assert_recovery_reported NAME SINCE SESSION: sessionFailed, then sessionRecovered with DURATION_USEC.
 assert_recovery_reported() {
-	read_daemon_journal
-	local failed recovered
-	failed=$(journal_entries "iSCSI session failed; I/O waits for recovery" "$2" |
-		jq -r --arg s "$3" 'select(.ISCSI_SESSION == $s) | .__REALTIME_TIMESTAMP' | head -n 1)
-	recovered=$(journal_entries "iSCSI session recovered" "$2" |
-		jq -r --arg s "$3" --arg after "${failed:-0}" 'select(.ISCSI_SESSION == $s and (.__REALTIME_TIMESTAMP | tonumber) > ($after | tonumber) and (.DURATION_USEC // "" | test("^[0-9]+$"))) | .DURATION_USEC' | head -n 1)
-	if [[ -n $failed && -n $recovered ]]; then
+	local recovered
+	journal_sequence "iSCSI session failed; I/O waits for recovery" "iSCSI session recovered" "$2" \
+		".ISCSI_SESSION == \"$3\"" '.DURATION_USEC // "" | test("^[0-9]+$")'
+	recovered=$(jq -r '.DURATION_USEC // empty' <<< "$JOURNAL_THEN")
+	if [[ -n $JOURNAL_FIRST && -n $recovered ]]; then
 		note "$3 recovered after $((recovered / 1000)) ms (DURATION_USEC)"
 		ok "$1"
 	else
-		not_ok "$1" "$3: failed entry ${failed:-missing}, recovered entry with DURATION_USEC ${recovered:-missing}"
+		not_ok "$1" "$3: failed entry $(found "$JOURNAL_FIRST"), recovered entry with DURATION_USEC ${recovered:-missing}"
 	fi
 }
 
@@ -177,34 +236,18 @@ assert_recovery_reported() {
 # (5 s) + 2 s later. (Issue 14 wants + 1 s, as before the one-timer loop; since that loop the guest measured
 # 5.4-6.4 s and the cause is open, so the limit here is the daemon's current promise, not the goal.)
 assert_stall_in_time() {
-	read_daemon_journal
-	local entry delay
-	entry=$(journal_entries "I/O to an iSCSI disk is stalled" |
-		jq -c --arg stop "$2" 'select(.DEVICE == "sda" and (.__MONOTONIC_TIMESTAMP | tonumber) >= ($stop | tonumber) * 1000000)' | head -n 1)
-	if [[ -z $entry ]]; then
-		not_ok "$1" "no stall entry for sda after the stop"
-		return
-	fi
-	delay=$(jq -r --arg stop "$2" '(.__MONOTONIC_TIMESTAMP | tonumber) / 1000000 - ($stop | tonumber) | . * 100 | round / 100' <<< "$entry")
-	note "root stall journaled $delay s after the first write: $(jq -r .MESSAGE <<< "$entry")"
-	if awk -v d="$delay" 'BEGIN { exit !(d <= 7.0) }' && jq -e '.INFLIGHT | tonumber > 0' <<< "$entry" > /dev/null 2>&1; then
-		ok "$1"
-	else
-		not_ok "$1" "after $delay s, INFLIGHT=$(jq -r .INFLIGHT <<< "$entry")"
-	fi
+	assert_journaled_within "$1" 7.0 "the first write" '.INFLIGHT | tonumber > 0' "" \
+		"I/O to an iSCSI disk is stalled" 0 "$2" '.DEVICE == "sda"'
 }
 
 # assert_stall_cleared NAME SINCE: "I/O to an iSCSI disk flows again" for sda after its stall entry.
 assert_stall_cleared() {
-	local stalled cleared
-	stalled=$(journal_entries "I/O to an iSCSI disk is stalled" "$2" | jq -r 'select(.DEVICE == "sda") | .__REALTIME_TIMESTAMP' | head -n 1)
-	cleared=$(journal_entries "I/O to an iSCSI disk flows again" "$2" |
-		jq -r --arg after "${stalled:-0}" 'select(.DEVICE == "sda" and (.__REALTIME_TIMESTAMP | tonumber) > ($after | tonumber)) | .MESSAGE' | head -n 1)
-	if [[ -n $stalled && -n $cleared ]]; then
-		note "$cleared"
+	journal_sequence "I/O to an iSCSI disk is stalled" "I/O to an iSCSI disk flows again" "$2" '.DEVICE == "sda"'
+	if [[ -n $JOURNAL_FIRST && -n $JOURNAL_THEN ]]; then
+		note "$(jq -r .MESSAGE <<< "$JOURNAL_THEN")"
 		ok "$1"
 	else
-		not_ok "$1" "stall entry ${stalled:-missing}, 'flows again' entry after it ${cleared:-missing}"
+		not_ok "$1" "stall entry $(found "$JOURNAL_FIRST"), 'flows again' entry after it $(found "$JOURNAL_THEN")"
 	fi
 }
 
@@ -273,16 +316,7 @@ assert_check_item() {
 
 # assert_damage_reported NAME SINCE: a "file system damaged" entry for / since SINCE.
 assert_damage_reported() {
-	read_daemon_journal
-	local entry
-	entry=$(journal_entries "File system on an iSCSI disk damaged; writes are lost until reboot" "$2" |
-		jq -r 'select(.MOUNT_POINT == "/") | "\(.PRIORITY) \(.MESSAGE)"' | head -n 1)
-	if [[ -n $entry ]]; then
-		note "journal: $entry"
-		ok "$1"
-	else
-		not_ok "$1" "no entry with MOUNT_POINT=/ (entries: $(journal_count "File system on an iSCSI disk damaged; writes are lost until reboot" "$2"))"
-	fi
+	assert_journaled "$1" "File system on an iSCSI disk damaged; writes are lost until reboot" "$2" '.MOUNT_POINT == "/"'
 }
 
 # assert_kernel_errors_correlated NAME SINCE SESSION: "Kernel storage error" entries carry KERNEL_SEQNUM,

@@ -119,42 +119,16 @@ wait_for_paths_active() {
 # Poweroff with / on the map: multipathd and iscsid are not stopped by the shutdown transaction (the
 # client's whole-unit copies without Conflicts=shutdown.target), and the machine powers off cleanly.
 scenario_m_poweroff() {
-	local name=m-poweroff mark started errors
+	local name=m-poweroff
 	guest "systemctl is-active multipathd.service iscsid.service" || true
 	if [[ $(paste -sd ' ' <<< "$GUEST_OUT") == "active active" ]]; then
 		ok "$name: multipathd and iscsid run before the poweroff"
 	else
 		not_ok "$name: multipathd and iscsid run before the poweroff" "$(paste -sd ' ' <<< "$GUEST_OUT")"
 	fi
-	mark=$(stat -c %s "$RUN_DIR/console.log")
-	guest_send "systemctl --no-block --check-inhibitors=no poweroff"
-	started=$SECONDS
-	if wait_for_vm_exit "$POWEROFF_TIMEOUT"; then
-		note "powered off in $((SECONDS - started)) s"
-		ok "$name: systemctl poweroff completes within $POWEROFF_TIMEOUT s"
-	else
-		not_ok "$name: systemctl poweroff completes within $POWEROFF_TIMEOUT s" "guest still running"
-	fi
-	tail -c +$((mark + 1)) "$RUN_DIR/console.log" > "$RUN_DIR/poweroff-multipath.log"
-	errors=$(grep -E 'I/O error|rejecting I/O|EXT4-fs error|Aborting journal|Remounting filesystem read-only|Failed to remount|detected conn error|queue_if_no_path|Failing path' \
-		"$RUN_DIR/poweroff-multipath.log" | head -n 3 | paste -sd '|' || true)
-	if [[ -z $errors ]]; then
-		ok "$name: no I/O or path errors on the console"
-	else
-		not_ok "$name: no I/O or path errors on the console" "$errors"
-	fi
-	local stopped
-	stopped=$(sed 's/\x1b\[[0-9;]*m//g' "$RUN_DIR/poweroff-multipath.log" | grep -oE 'Stopp(ing|ed) (iscsid|multipathd)\.' | sort -u | paste -sd ' ' || true)
-	if [[ -z $stopped ]]; then
-		ok "$name: the shutdown transaction leaves multipathd and iscsid running"
-	else
-		not_ok "$name: the shutdown transaction leaves multipathd and iscsid running" "$stopped"
-	fi
-	if grep -q 'reboot: Power down' "$RUN_DIR/poweroff-multipath.log"; then
-		ok "$name: the kernel powered down"
-	else
-		not_ok "$name: the kernel powered down" "no 'reboot: Power down' on the console"
-	fi
+	guest_poweroff "$name" poweroff-multipath.log
+	assert_poweroff_console "$name" poweroff-multipath.log "$POWEROFF_CONSOLE_ERRORS|queue_if_no_path|Failing path" \
+		"I/O or path" multipathd iscsid
 }
 # set_path_link I on|off: path I's NIC link, through the QEMU monitor (its netdev is nI).
 set_path_link() {
@@ -180,7 +154,7 @@ wait_for_root_writer() {
 # root's I/O goes on through the other path; the path comes back by itself once the link is up (iscsid logs
 # it in again, multipathd's checker reinstates it).
 scenario_m_one_cut() {
-	local name=m-one-cut cut restored left session disk since
+	local name=m-one-cut cut restored session disk since
 	read_paths
 	session=${PATH_SESSION[1]} disk=${PATH_DISK[1]}
 	guest "date +%s" || true
@@ -209,8 +183,7 @@ scenario_m_one_cut() {
 		not_ok "$name: multipathd keeps only path 0 (${PATH_DISK[0]}) active" "$(paste -sd ';' <<< "$GUEST_OUT")"
 	fi
 	daemon_check "$name: status --json warning: 1 of 2 paths up, $disk down" assert_multipath_status warning 1 "$disk"
-	left=$((ONE_CUT_SECONDS - (SECONDS - cut)))
-	((left <= 0)) || sleep "$left"
+	sleep_out "$ONE_CUT_SECONDS" "$cut"
 	set_path_link 1 on
 	restored=$SECONDS
 	note "path 1 up again after $((restored - cut)) s"
@@ -235,7 +208,7 @@ scenario_m_one_cut() {
 # Both paths cut for BOTH_CUT_SECONDS: the map queues (no_path_retry queue): a root write+sync waits instead of
 # failing; once the links are up, the paths come back, it completes, and data written before reads back intact.
 scenario_m_both_cut() {
-	local name=m-both-cut file=/var/tmp/e2e-both-cut.bin before cut restored left i since until
+	local name=m-both-cut file=/var/tmp/e2e-both-cut.bin before cut restored i since until
 	read_paths
 	if ! guest -t 120 "dd if=/dev/urandom of=$file bs=65536 count=256 2> /dev/null && sync && sha256sum $file"; then
 		not_ok "$name: test file written" "$GUEST_OUT"
@@ -266,8 +239,7 @@ scenario_m_both_cut() {
 		not_ok "$name: the map queues: a root write+sync waits while no path is left" "writer, path devices: $(paste -sd ' ' <<< "$GUEST_OUT")"
 	fi
 	daemon_check "$name: status --json critical while no path is left" assert_multipath_status critical 0 "${PATH_DISK[@]}"
-	left=$((BOTH_CUT_SECONDS - (SECONDS - cut)))
-	((left <= 0)) || sleep "$left"
+	sleep_out "$BOTH_CUT_SECONDS" "$cut"
 	guest "date +%s" || true
 	until=$GUEST_OUT
 	set_path_link 0 on

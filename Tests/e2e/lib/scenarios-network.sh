@@ -137,54 +137,25 @@ assert_network_path_known() {
 # uptime UPTIME names PROBLEM, passes the jq FILTER, has the session, portal and CARRIES fields, and came at most
 # 1 s after UPTIME.
 assert_network_lost() {
-	read_daemon_journal
-	local entry delay
-	entry=$(journal_entries "A root iSCSI session lost the network path to its portal" "$2" |
-		jq -c --arg at "$3" 'select((.__MONOTONIC_TIMESTAMP | tonumber) >= ($at | tonumber) * 1000000)' | head -n 1 || true)
-	if [[ -z $entry ]]; then
-		not_ok "$1" "no such entry after guest uptime $3"
-		return
-	fi
-	delay=$(jq -r --arg at "$3" '(.__MONOTONIC_TIMESTAMP | tonumber) / 1000000 - ($at | tonumber) | . * 100 | round / 100' <<< "$entry")
-	note "journaled $delay s after the change: $(jq -r .MESSAGE <<< "$entry")"
-	if awk -v d="$delay" 'BEGIN { exit !(d <= 1.0) }' && jq -e --arg p "$4" "$5"' | select((.MESSAGE | contains($p)) and .ISCSI_SESSION != null and .ISCSI_PORTAL == "10.0.2.2:3260" and .INTERFACE == "eth0" and (.CARRIES | contains("/")) and .ROOT == "1")' <<< "$entry" > /dev/null 2>&1; then
-		ok "$1"
-	else
-		not_ok "$1" "after $delay s: $(jq -c '{MESSAGE, INTERFACE, OLD_VALUE, NEW_VALUE, ISCSI_PORTAL, CARRIES}' <<< "$entry")"
-	fi
+	assert_journaled_within "$1" 1.0 "the change" "$5"' | select((.MESSAGE | contains($p)) and .ISCSI_SESSION != null and .ISCSI_PORTAL == "10.0.2.2:3260" and .INTERFACE == "eth0" and (.CARRIES | contains("/")) and .ROOT == "1")' "$4" \
+		"A root iSCSI session lost the network path to its portal" "$2" "$3"
 }
 
 # assert_network_restored NAME SINCE UPTIME: the first "network path ... is back" entry after the guest's uptime
 # UPTIME came at most 1 s later, with DURATION_USEC.
 assert_network_restored() {
-	read_daemon_journal
-	local entry delay
-	entry=$(journal_entries "A root iSCSI session's network path to its portal is back" "$2" |
-		jq -c --arg at "$3" 'select((.__MONOTONIC_TIMESTAMP | tonumber) >= ($at | tonumber) * 1000000)' | head -n 1 || true)
-	if [[ -z $entry ]]; then
-		not_ok "$1" "no such entry after guest uptime $3"
-		return
-	fi
-	delay=$(jq -r --arg at "$3" '(.__MONOTONIC_TIMESTAMP | tonumber) / 1000000 - ($at | tonumber) | . * 100 | round / 100' <<< "$entry")
-	note "journaled $delay s after the return: $(jq -r .MESSAGE <<< "$entry")"
-	if awk -v d="$delay" 'BEGIN { exit !(d <= 1.0) }' && jq -e '.DURATION_USEC | tonumber > 0' <<< "$entry" > /dev/null 2>&1; then
-		ok "$1"
-	else
-		not_ok "$1" "after $delay s, DURATION_USEC=$(jq -r .DURATION_USEC <<< "$entry")"
-	fi
+	assert_journaled_within "$1" 1.0 "the return" '.DURATION_USEC | tonumber > 0' "" \
+		"A root iSCSI session's network path to its portal is back" "$2" "$3"
 }
 
 # assert_stall_caused_by NAME SINCE UPTIME PROBLEM: the first stall entry for sda after the guest's uptime UPTIME
 # has LIKELY_CAUSE naming PROBLEM.
 assert_stall_caused_by() {
-	read_daemon_journal
-	local entry
-	entry=$(journal_entries "I/O to an iSCSI disk is stalled" "$2" |
-		jq -c --arg at "$3" 'select(.DEVICE == "sda" and (.__MONOTONIC_TIMESTAMP | tonumber) >= ($at | tonumber) * 1000000)' | head -n 1 || true)
-	if [[ -n $entry ]] && jq -e --arg p "$4" '.LIKELY_CAUSE | contains($p)' <<< "$entry" > /dev/null 2>&1; then
-		note "$(jq -r .MESSAGE <<< "$entry")"
+	journal_entry_after "I/O to an iSCSI disk is stalled" "$2" "$3" '.DEVICE == "sda"' || true
+	if [[ -n $JOURNAL_ENTRY ]] && jq -e --arg p "$4" '.LIKELY_CAUSE | contains($p)' <<< "$JOURNAL_ENTRY" > /dev/null 2>&1; then
+		note "$(jq -r .MESSAGE <<< "$JOURNAL_ENTRY")"
 		ok "$1"
 	else
-		not_ok "$1" "${entry:-no stall entry for sda after guest uptime $3}"
+		not_ok "$1" "${JOURNAL_ENTRY:-no stall entry for sda after guest uptime $3}"
 	fi
 }

@@ -76,7 +76,7 @@ scenario_b_drift() {
 # continue together. Root I/O blocks and completes, data survives, the guest is usable again, and the
 # journal has the data session's failure and recovery and the root stall in time.
 scenario_c_outage() {
-	local name=c-outage file=/var/tmp/e2e-outage.bin before after stopped continued left guest_start data_session
+	local name=c-outage file=/var/tmp/e2e-outage.bin before after stopped continued guest_start data_session
 	local status_text='' stop_uptime write_uptime='' waited=0
 	if ! guest -t 120 "dd if=/dev/urandom of=$file bs=65536 count=256 2> /dev/null && sync && sha256sum $file"; then
 		not_ok "$name: test file written" "$GUEST_OUT"
@@ -126,8 +126,7 @@ scenario_c_outage() {
 	else
 		not_ok "$name: root write+sync blocks while the target is stopped" "the agent did not answer during the outage"
 	fi
-	left=$((OUTAGE_SECONDS - (SECONDS - stopped)))
-	((left <= 0)) || sleep "$left"
+	sleep_out "$OUTAGE_SECONDS" "$stopped"
 	kill -CONT "$TGTD_PID" "$DATA_TGTD_PID"
 	continued=$SECONDS
 	note "both tgtds continued; the root's was stopped $((continued - stopped)) s"
@@ -187,6 +186,20 @@ assert_root_session_logged_in() {
 	fi
 }
 
+# set_recovery_tmo_kept NAME SESSION SECONDS [COMMAND]: runs the guest COMMAND (if any), writes SECONDS into
+# SESSION's recovery_tmo and asserts that it still reads SECONDS 3 s later (the daemon left it alone); returns 1
+# when it does not.
+set_recovery_tmo_kept() {
+	local file=/sys/class/iscsi_session/$2/recovery_tmo
+	guest "${4:-true} && echo $3 > $file && sleep 3 && cat $file" || true
+	if [[ $GUEST_OUT == "$3" ]]; then
+		ok "$1"
+	else
+		not_ok "$1" "reads '$GUEST_OUT'"
+		return 1
+	fi
+}
+
 # d. Loss: the data session (NOPs on) with recovery_tmo LOSS_RECOVERY_TMO and its target stopped longer than
 # that: FREE, its disk transport-offline, reported as critical while the root carries on.
 scenario_d_loss() {
@@ -199,12 +212,8 @@ scenario_d_loss() {
 	guest_disk_of_target "$DATA_IQN"
 	disk=$GUEST_DISK
 	# The daemon raises recovery_tmo only for sessions that carry /, /usr or swap: a short one here stays.
-	guest "echo $LOSS_RECOVERY_TMO > /sys/class/iscsi_session/$session/recovery_tmo && sleep 3 && cat /sys/class/iscsi_session/$session/recovery_tmo" || true
-	if [[ $GUEST_OUT == "$LOSS_RECOVERY_TMO" ]]; then
-		ok "$name: recovery_tmo of $session set to $LOSS_RECOVERY_TMO s while LOGGED_IN, and kept"
-	else
-		not_ok "$name: recovery_tmo of $session set to $LOSS_RECOVERY_TMO s while LOGGED_IN, and kept" "reads '$GUEST_OUT'"
-	fi
+	set_recovery_tmo_kept "$name: recovery_tmo of $session set to $LOSS_RECOVERY_TMO s while LOGGED_IN, and kept" \
+		"$session" "$LOSS_RECOVERY_TMO" || true
 
 	kill -STOP "$DATA_TGTD_PID"
 	stopped=$SECONDS
@@ -295,43 +304,15 @@ scenario_g_networkd() {
 
 # e. Poweroff: completes in time, with no I/O errors on the console.
 scenario_e_poweroff() {
-	local name=e-poweroff mark started errors
+	local name=e-poweroff
 	# A diskless client's iscsid runs (it recovers the root session); here it may not have been needed yet.
 	if guest "systemctl start iscsid.service && systemctl is-active iscsid.service"; then
 		ok "$name: iscsid runs before the poweroff"
 	else
 		not_ok "$name: iscsid runs before the poweroff" "$GUEST_OUT"
 	fi
-	mark=$(stat -c %s "$RUN_DIR/console.log")
-	# No reply to wait for: the agent is stopped with everything else. No D-Bus here, so no inhibitor check.
-	guest_send "systemctl --no-block --check-inhibitors=no poweroff"
-	started=$SECONDS
-	if wait_for_vm_exit "$POWEROFF_TIMEOUT"; then
-		note "powered off in $((SECONDS - started)) s"
-		ok "$name: systemctl poweroff completes within $POWEROFF_TIMEOUT s"
-	else
-		not_ok "$name: systemctl poweroff completes within $POWEROFF_TIMEOUT s" "guest still running"
-	fi
-	tail -c +$((mark + 1)) "$RUN_DIR/console.log" > "$RUN_DIR/poweroff.log"
-	errors=$(grep -E 'I/O error|rejecting I/O|EXT4-fs error|Aborting journal|Remounting filesystem read-only|Failed to remount|detected conn error' \
-		"$RUN_DIR/poweroff.log" | head -n 3 | paste -sd '|' || true)
-	if [[ -z $errors ]]; then
-		ok "$name: no I/O errors on the console"
-	else
-		not_ok "$name: no I/O errors on the console" "$errors"
-	fi
-	# systemd's status lines are coloured: strip the escapes before matching unit names. (No grep -q: with
-	# pipefail, sed killed by SIGPIPE would make a match look like none.)
-	if sed 's/\x1b\[[0-9;]*m//g' "$RUN_DIR/poweroff.log" | grep -E 'Stopp(ing|ed) iscsid\.' > /dev/null; then
-		not_ok "$name: the shutdown transaction leaves iscsid running" "systemd stopped iscsid before / was read-only"
-	else
-		ok "$name: the shutdown transaction leaves iscsid running"
-	fi
-	if grep -q 'reboot: Power down' "$RUN_DIR/poweroff.log"; then
-		ok "$name: the kernel powered down"
-	else
-		not_ok "$name: the kernel powered down" "no 'reboot: Power down' on the console"
-	fi
+	guest_poweroff "$name" poweroff.log
+	assert_poweroff_console "$name" poweroff.log "$POWEROFF_CONSOLE_ERRORS" I/O iscsid
 }
 
 # h. A dead root (issue 4 b): the root session's recovery_tmo set short (the daemon told to keep it), its
@@ -343,13 +324,10 @@ scenario_h_dead_root() {
 	session=$GUEST_SESSION
 	guest "date +%s" || true
 	since=$GUEST_OUT
-	guest "printf '[Session]\nRecoveryTimeout=keep\n' > /etc/iscsi-rootd.conf.d/60-e2e-keep.conf && systemctl reload iscsi-rootd.service && echo $DEAD_ROOT_RECOVERY_TMO > /sys/class/iscsi_session/$session/recovery_tmo && sleep 3 && cat /sys/class/iscsi_session/$session/recovery_tmo" || true
-	if [[ $GUEST_OUT == "$DEAD_ROOT_RECOVERY_TMO" ]]; then
-		ok "$name: root recovery_tmo $DEAD_ROOT_RECOVERY_TMO s kept (RecoveryTimeout=keep, reloaded)"
-	else
-		not_ok "$name: root recovery_tmo $DEAD_ROOT_RECOVERY_TMO s kept (RecoveryTimeout=keep, reloaded)" "$GUEST_OUT"
+	set_recovery_tmo_kept "$name: root recovery_tmo $DEAD_ROOT_RECOVERY_TMO s kept (RecoveryTimeout=keep, reloaded)" \
+		"$session" "$DEAD_ROOT_RECOVERY_TMO" \
+		"printf '[Session]\nRecoveryTimeout=keep\n' > /etc/iscsi-rootd.conf.d/60-e2e-keep.conf && systemctl reload iscsi-rootd.service" ||
 		return
-	fi
 	guest "sync" || true
 	# NOPs are off on the root session: the dropped connection is what makes the kernel see the outage.
 	target_drop_root_connection || { not_ok "$name: root connection dropped at the target" "tgtadm failed"; return; }

@@ -193,6 +193,61 @@ wait_for_vm_exit() {
 	QEMU_PID=
 }
 
+# sleep_out DURATION START: sleeps until DURATION seconds have passed since START (a $SECONDS reading).
+sleep_out() {
+	local left=$(($1 - (SECONDS - $2)))
+	((left <= 0)) || sleep "$left"
+}
+
+# What a clean shutdown of a client with its root on iSCSI never prints on the console.
+POWEROFF_CONSOLE_ERRORS='I/O error|rejecting I/O|EXT4-fs error|Aborting journal|Remounting filesystem read-only|Failed to remount|detected conn error'
+
+# guest_poweroff NAME LOG: powers the guest off with systemctl and asserts that it is gone within
+# POWEROFF_TIMEOUT; the console from the poweroff on is kept in $RUN_DIR/LOG. No reply to wait for: the agent is
+# stopped with everything else. No D-Bus here, so no inhibitor check.
+guest_poweroff() {
+	local mark started
+	mark=$(stat -c %s "$RUN_DIR/console.log")
+	guest_send "systemctl --no-block --check-inhibitors=no poweroff"
+	started=$SECONDS
+	if wait_for_vm_exit "$POWEROFF_TIMEOUT"; then
+		note "powered off in $((SECONDS - started)) s"
+		ok "$1: systemctl poweroff completes within $POWEROFF_TIMEOUT s"
+	else
+		not_ok "$1: systemctl poweroff completes within $POWEROFF_TIMEOUT s" "guest still running"
+	fi
+	tail -c +$((mark + 1)) "$RUN_DIR/console.log" > "$RUN_DIR/$2"
+}
+
+# assert_poweroff_console NAME LOG ERRORS WHAT UNIT...: the console of a poweroff ($RUN_DIR/LOG) has no line
+# matching the ERE ERRORS ("no WHAT errors"), shows no UNIT stopped by the shutdown transaction (they must outlive
+# the root), and ends with the kernel powering down.
+assert_poweroff_console() {
+	local name=$1 log=$RUN_DIR/$2 errors=$3 what=$4 stopped units
+	shift 4
+	units="$*"
+	units=${units// / and }
+	errors=$(grep -E "$errors" "$log" | head -n 3 | paste -sd '|' || true)
+	if [[ -z $errors ]]; then
+		ok "$name: no $what errors on the console"
+	else
+		not_ok "$name: no $what errors on the console" "$errors"
+	fi
+	# systemd's status lines are coloured: strip the escapes before matching unit names. (No grep -q: with
+	# pipefail, sed killed by SIGPIPE would make a match look like none.)
+	stopped=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -oE "Stopp(ing|ed) ($(IFS='|'; echo "$*"))\." | sort -u | paste -sd ' ' || true)
+	if [[ -z $stopped ]]; then
+		ok "$name: the shutdown transaction leaves $units running"
+	else
+		not_ok "$name: the shutdown transaction leaves $units running" "systemd stopped them before / was read-only: $stopped"
+	fi
+	if grep -q 'reboot: Power down' "$log"; then
+		ok "$name: the kernel powered down"
+	else
+		not_ok "$name: the kernel powered down" "no 'reboot: Power down' on the console"
+	fi
+}
+
 stop_vm() {
 	if vm_running; then
 		kill -TERM "$QEMU_PID"
