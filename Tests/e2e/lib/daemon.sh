@@ -233,10 +233,11 @@ assert_recovery_reported() {
 
 # assert_stall_in_time NAME UPTIME: the first "I/O to an iSCSI disk is stalled" entry for sda after the
 # guest's uptime UPTIME (its monotonic clock; the first write after the stop) came at most StallThreshold
-# (5 s) + 2 s later. (Issue 14 wants + 1 s, as before the one-timer loop; since that loop the guest measured
-# 5.4-6.4 s and the cause is open, so the limit here is the daemon's current promise, not the goal.)
+# (5 s) + 1 s later: the daemon dates a stall's start within half the idle sampling interval (0.5 s) of the
+# first stuck request; the rest covers the loop's own work and the writer's time from its start to its first
+# request reaching the disk, which the harness cannot see (5.31 and 5.95 s were measured).
 assert_stall_in_time() {
-	assert_journaled_within "$1" 7.0 "the first write" '.INFLIGHT | tonumber > 0' "" \
+	assert_journaled_within "$1" 6.0 "the first write" '.INFLIGHT | tonumber > 0' "" \
 		"I/O to an iSCSI disk is stalled" 0 "$2" '.DEVICE == "sda"'
 }
 
