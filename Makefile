@@ -42,9 +42,14 @@ RUNTIME_FLAGS = --static-swift-stdlib -Xswiftc -L -Xswiftc $(STATIC_LIBS) -Xswif
 endif
 BUILD         = $(SWIFT) build -c $(CONFIGURATION) --scratch-path $(SCRATCH) $(RUNTIME_FLAGS) $(SWIFT_FLAGS)
 BINARY        = $(shell $(BUILD) --show-bin-path)/iscsi-rootd
+# The daemon's own executable (`iscsi-rootd run` executes it from the same directory): no Foundation,
+# no ArgumentParser, no Swift concurrency, so what it locks with mlockall stays small.
+DAEMON        = $(shell $(BUILD) --show-bin-path)/iscsi-rootd-daemon
 CATALOG       = $(wildcard systemd/catalog/iscsi-rootd.catalog)
+# What `make build` builds (scripts/benchmark adds iscsi-rootd-sim, with the same flags).
+PRODUCTS      ?= iscsi-rootd iscsi-rootd-daemon
 
-.PHONY: all build install install-initcpio uninstall
+.PHONY: all build show-bin-path install install-initcpio uninstall
 
 all: build
 
@@ -54,10 +59,15 @@ ifeq ($(STATIC_RUNTIME),yes)
 	case $$libstdcxx in /*) ;; *) echo "$(CC) finds no libstdc++.a (install the C++ compiler's static library, or STATIC_RUNTIME=no)" >&2; exit 1 ;; esac; \
 	mkdir -p "$(STATIC_LIBS)" && ln -sf "$$libstdcxx" "$(STATIC_LIBS)/libstdc++.a"
 endif
-	$(BUILD) --product iscsi-rootd
+	for product in $(PRODUCTS); do $(BUILD) --product $$product || exit 1; done
+
+# Where the built programs are (scripts/benchmark measures them as installed).
+show-bin-path:
+	@echo $(shell $(BUILD) --show-bin-path)
 
 install: build
 	$(INSTALL) -Dm755 "$(BINARY)" "$(DESTDIR)$(BINDIR)/iscsi-rootd"
+	$(INSTALL) -Dm755 "$(DAEMON)" "$(DESTDIR)$(BINDIR)/iscsi-rootd-daemon"
 	# systemd: the service and the drop-ins that keep iscsid through shutdown
 	# the unit names the binary where this PREFIX puts it
 	$(INSTALL) -d "$(DESTDIR)$(UNITDIR)"
@@ -108,7 +118,7 @@ install-initcpio:
 		packaging/arch/initcpio/sd-iscsi/iscsi-rootd-initrd-login.service packaging/arch/initcpio/sd-iscsi/iscsi-rootd-initrd-apply.service
 
 uninstall:
-	rm -f "$(DESTDIR)$(BINDIR)/iscsi-rootd" "$(DESTDIR)$(UNITDIR)/iscsi-rootd.service" \
+	rm -f "$(DESTDIR)$(BINDIR)/iscsi-rootd" "$(DESTDIR)$(BINDIR)/iscsi-rootd-daemon" "$(DESTDIR)$(UNITDIR)/iscsi-rootd.service" \
 		"$(DESTDIR)$(UNITDIR)/iscsid.service.d/iscsi-rootd.conf" "$(DESTDIR)$(UNITDIR)/iscsid.socket.d/iscsi-rootd.conf" \
 		"$(DESTDIR)$(CATALOGDIR)/iscsi-rootd.catalog" "$(DESTDIR)$(UDEVRULESDIR)/70-iscsi-rootd.rules" \
 		"$(DESTDIR)$(MANDIR)/man8/iscsi-rootd.8" "$(DESTDIR)$(MANDIR)/man5/iscsi-rootd.conf.5" \

@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "iscsi-rootd", targets: ["iscsi-rootd"]),
+        .executable(name: "iscsi-rootd-daemon", targets: ["iscsi-rootd-daemon"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -29,6 +30,12 @@ let package = Package(
                 "ISCSIRootCore", "CUdev", "CSystemd",
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // The daemon's process (`iscsi-rootd run` executes it): no Foundation, no ArgumentParser,
+        // no Swift concurrency, so what mlockall locks stays small.
+        .executableTarget(
+            name: "iscsi-rootd-daemon",
+            dependencies: ["ISCSIRootCore", "ISCSIRootDaemon", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "iscsi-rootd",

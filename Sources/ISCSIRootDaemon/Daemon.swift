@@ -3,8 +3,10 @@ import ISCSIRootCore
 import Logging
 import SystemPackage
 
-/// `iscsi-rootd run`: wires the event sources (udev, NETLINK_ISCSI, the kernel log, signals,
-/// timers) into one loop that feeds `DaemonEngine`, and speaks sd_notify.
+/// `iscsi-rootd run`: wires the event sources (udev, NETLINK_ISCSI, rtnetlink, the kernel log,
+/// signals, timers) into one loop that feeds `DaemonEngine`, and speaks sd_notify. No Swift
+/// concurrency: the sources put their inputs into the loop's inbox from their own threads, and
+/// the loop runs on the calling thread.
 public enum Daemon {
     /// What ended the loop, as the process exit code.
     public enum Exit: Int32 {
@@ -24,7 +26,7 @@ public enum Daemon {
 
     /// Runs until SIGTERM or SIGINT. The signals must have been blocked before any thread started
     /// (`SignalSource.blockHandledSignals()` first thing in `main`).
-    public static func run(options: DaemonOptions, signals: SignalSource, logger: Logger) async -> Exit {
+    public static func run(options: DaemonOptions, signals: SignalSource, logger: Logger) -> Exit {
         let notifier = Notifier()
         let loader = ConfigLoader(system: options.system)
         let configuration: Configuration
@@ -43,10 +45,6 @@ public enum Daemon {
             logger.critical("cannot create the event loop's eventfd: \(error)")
             return .failed
         }
-        var forwarders: [Task<Void, Never>] = []
-        func forward<Element: Sendable>(_ stream: AsyncStream<Element>, as wrap: @escaping @Sendable (Element) -> Input) {
-            forwarders.append(Task { for await element in stream { inbox.put(wrap(element)) } })
-        }
 
         // Device events: libudev when udevd runs and --sysfs is the real one, else rescans.
         var monitor: UdevMonitor?
@@ -60,9 +58,7 @@ public enum Daemon {
             fallbackReason = "udevd is not running (/run/udev/control is missing)"
         } else {
             do {
-                let udev = try UdevMonitor(source: .udev, matches: [.scsiDevice, .disk])
-                monitor = udev
-                forward(udev.events) { .device($0) }
+                monitor = try UdevMonitor(source: .udev, matches: [.scsiDevice, .disk]) { inbox.put(.device($0)) }
             } catch {
                 fallbackReason = "the udev monitor failed: \(error)"
             }
@@ -74,9 +70,7 @@ public enum Daemon {
         var sessionEvents = "netlink"
         if options.watchesLiveSysfs {
             do {
-                let netlink = try NetlinkISCSIListener()
-                listener = netlink
-                forward(netlink.events) { .iscsi($0) }
+                listener = try NetlinkISCSIListener { inbox.put(.iscsi($0)) }
             } catch {
                 sessionEvents = "polling only (NETLINK_ISCSI: \(error))"
             }
@@ -89,10 +83,8 @@ public enum Daemon {
         var routeQuery: RouteNetlinkQuery?
         var networkFailure: String?
         do {
-            let listener = try RouteNetlinkListener()
+            routeListener = try RouteNetlinkListener { inbox.put(.network($0)) }
             routeQuery = try RouteNetlinkQuery()
-            routeListener = listener
-            forward(listener.events) { .network($0) }
         } catch {
             routeListener?.stop()
             networkFailure = error.description
@@ -101,14 +93,11 @@ public enum Daemon {
         var kernelLog: KernelLogReader?
         if let path = options.kernelLog {
             do {
-                let reader = try KernelLogReader(path: path)
-                kernelLog = reader
-                forward(reader.records) { .kernel($0) }
+                kernelLog = try KernelLogReader(path: path) { inbox.put(.kernel($0)) }
             } catch {
                 logger.warning("\(error); file system damage is then seen through ext4 error counters only")
             }
         }
-        forward(signals.requests) { .signal($0) }
 
         var engine = DaemonEngine(
             options: options, configuration: configuration, configurationFiles: loader.files(explicitFile: options.configFile),
@@ -140,44 +129,26 @@ public enum Daemon {
         engine.writeState(at: .now)
         _ = notifier.ready(status: engine.statusLine)
 
-        let watchdog = Notifier.watchdogInterval()
-        let loopEngine = engine
-        let (exits, exitSink) = AsyncStream.makeStream(of: Exit.self)
-        var exit = Exit.failed
-        do {
-            let thread = try DedicatedThread.start(name: "iscsi-rootd", wake: WakeEvent()) {
-                (stop, started: (Result<Void, Errno>) -> Void) in
-                started(.success(()))
-                var engine = loopEngine
-                let exit = loop(engine: &engine, inbox: inbox, stop: stop, watchdog: watchdog, notifier: notifier, logger: logger)
-                _ = notifier.stopping()
-                engine.emit(.stopping(at: .now))
-                engine.writeState(at: .now)
-                engine.finishMetrics(at: .now)
-                exitSink.yield(exit)
-                exitSink.finish()
-            }
-            for await loopExit in exits { exit = loopExit }
-            thread.stop()
-        } catch {
-            logger.critical("cannot start the event loop's thread: \(error)")
-        }
+        let exit = loop(engine: &engine, inbox: inbox, signals: signals, watchdog: Notifier.watchdogInterval(),
+                        notifier: notifier, logger: logger)
+        _ = notifier.stopping()
+        engine.emit(.stopping(at: .now))
+        engine.writeState(at: .now)
+        engine.finishMetrics(at: .now)
 
         monitor?.stop()
         listener?.stop()
         routeListener?.stop()
         kernelLog?.stop()
-        signals.stop()
-        for task in forwarders { task.cancel() }
         return exit
     }
 
-    /// The event loop, on its own thread: sleeps until an input arrives or the next tick, handles
+    /// The event loop, on the calling thread: sleeps until an input or a signal arrives or the next tick, handles
     /// every input, then whatever periodic work is due. One timer drives everything periodic: I/O
     /// samples each tick (1 s, or less with a shorter poll or verify interval or watchdog; a quarter
     /// second while requests are in flight), polls, drift sweeps and the watchdog on the tick they
     /// fall due, so a quiet daemon wakes once a tick.
-    static func loop(engine: inout DaemonEngine, inbox: Inbox<Input>, stop: WakeEvent, watchdog: Duration?,
+    static func loop(engine: inout DaemonEngine, inbox: Inbox<Input>, signals: SignalSource, watchdog: Duration?,
                      notifier: Notifier, logger: Logger) -> Exit {
         let start = Moment.now
         var lastWatchdog = start
@@ -198,8 +169,7 @@ public enum Daemon {
             let ioInterval = engine.ioInFlight ? min(tick, .milliseconds(250)) : tick
             if engine.ioInFlight { wakeAt = min(wakeAt, engine.lastIOSample.monotonic + ioInterval) }
             let waitMilliseconds = max(0, Int32(((wakeAt - now.monotonic) / .milliseconds(1)).rounded(.up)))
-            let waited = stop.wait(for: inbox.event.fd, timeoutMilliseconds: waitMilliseconds)
-            if waited == .woken { return .stopped }
+            let waited = inbox.event.wait(for: signals.fd, timeoutMilliseconds: waitMilliseconds)
             now = Moment.now
             // The timer's wake-up runs a little late: work done on the tick is dated at the tick, so
             // I/O samples are exactly a tick apart and a stall shows at the sample that completes its
@@ -207,7 +177,7 @@ public enum Daemon {
             if waited == .timedOut, now.monotonic >= wakeAt, now.monotonic - wakeAt < tick / 2 {
                 now = Moment(monotonic: wakeAt, wallMicroseconds: now.wallMicroseconds - (now.monotonic - wakeAt).microseconds)
             }
-            for input in inbox.takeAll() {
+            for input in inbox.takeAll() + signals.takeAll().map(Input.signal) {
                 switch input {
                 case .device(.uevent(let event)):
                     engine.handle(event, at: now)

@@ -20,13 +20,16 @@ final class Inbox<Element: Sendable>: Sendable {
         event.close()
     }
 
-    func put(_ element: Element) {
+    /// Puts `element` in; false when the inbox is full (the element is dropped).
+    @discardableResult
+    func put(_ element: Element) -> Bool {
         let added = queue.withLock { queue in
             guard queue.count < capacity else { return false }
             queue.append(element)
             return true
         }
         if added { event.signal() }
+        return added
     }
 
     /// Every input put so far, in order; clears the event first, so an input put meanwhile wakes

@@ -7,16 +7,16 @@ import SystemPackage
 /// format (tests).
 ///
 /// The records already there at start (`backlog`, e.g. from the initramfs) are read at once;
-/// later ones arrive through `records` from a dedicated thread.
+/// later ones are delivered from a dedicated thread.
 public final class KernelLogReader: Sendable {
     /// Records present when the reader opened the log.
     public let backlog: [KernelRecord]
-    /// Records that arrive later. Finishes after `stop()` or at the end of a file or pipe.
-    public let records: AsyncStream<KernelRecord>
     private let thread: DedicatedThread?
 
-    /// Opens `path` and reads its backlog.
-    public init(path: String = "/dev/kmsg") throws(KernelLogError) {
+    /// Opens `path` and reads its backlog; records that arrive later go to `deliver`, on the
+    /// reader's thread, until `stop()` or the end of a file or pipe (a record the consumer has no
+    /// room for is dropped).
+    public init(path: String = "/dev/kmsg", deliver: @escaping @Sendable (KernelRecord) -> Bool) throws(KernelLogError) {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         if fd < 0 { throw KernelLogError(path: path, errno: Errno(rawValue: errno)) }
         var splitter = RecordSplitter()
@@ -36,11 +36,8 @@ public final class KernelLogReader: Sendable {
             }
         }
         backlog = splitter.finish()
-        let (records, continuation) = AsyncStream.makeStream(of: KernelRecord.self, bufferingPolicy: .bufferingNewest(4096))
-        self.records = records
         if ended {
             close(fd)
-            continuation.finish()
             thread = nil
             return
         }
@@ -49,35 +46,34 @@ public final class KernelLogReader: Sendable {
             close(fd)
             throw KernelLogError(path: path, errno: error)
         }
-        continuation.onTermination = { _ in wake.signal() }
         thread = try? DedicatedThread.start(name: "iscsi-kmsg", wake: wake) {
             (wake, started: (Result<Void, Never>) -> Void) in
             started(.success(()))
-            defer { continuation.finish(); close(fd) }
+            defer { close(fd) }
             var splitter = RecordSplitter()
             var buffer = [UInt8](repeating: 0, count: 8192)
             while true {
                 switch wake.wait(for: fd) {
                 case .woken, .failed, .timedOut:
-                    for record in splitter.finish() { continuation.yield(record) }
+                    for record in splitter.finish() { _ = deliver(record) }
                     return
                 case .readable:
                     let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
                     if count == 0 {
-                        for record in splitter.finish() { continuation.yield(record) }
+                        for record in splitter.finish() { _ = deliver(record) }
                         return
                     }
                     if count < 0 { continue }  // EAGAIN, EINTR, EPIPE (overwritten records)
                     splitter.feed(buffer[0..<count])
                     if buffer[count - 1] == UInt8(ascii: "\n") {
-                        for record in splitter.finish() { continuation.yield(record) }
+                        for record in splitter.finish() { _ = deliver(record) }
                     }
                 }
             }
         }
     }
 
-    /// Stops the reading thread and finishes `records`.
+    /// Stops the reading thread.
     public func stop() {
         thread?.stop()
     }

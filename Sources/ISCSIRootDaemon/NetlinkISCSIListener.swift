@@ -2,22 +2,21 @@ import ISCSIRootCore
 import SystemPackage
 
 /// Listens to the kernel's iSCSI transport on NETLINK_ISCSI multicast group 1 (the group iscsid
-/// joins; listening does not disturb it) on its own thread, delivering `ISCSIKernelEvent`s.
+/// joins; listening does not disturb it) on its own thread, delivering `ISCSIKernelEvent`s to a
+/// consumer's inbox (a datagram that cannot be parsed, or lost messages, as `.overflow`).
 ///
 /// Needs CAP_NET_ADMIN (`notPermitted` otherwise) and the `scsi_transport_iscsi` module loaded in
 /// the initial network namespace (`protocolNotSupported` otherwise): the daemon then polls only.
 public final class NetlinkISCSIListener: Sendable {
-    /// The events, as the kernel sent them. A datagram that cannot be parsed, or lost messages,
-    /// show up as `.overflow`. Finishes after `stop()`.
-    public var events: AsyncStream<ISCSIKernelEvent> { listener.events }
     private let listener: NetlinkMulticastListener<ISCSIKernelEvent>
 
-    /// Joins the multicast group and starts the listening thread.
-    public init(bufferedEventLimit: Int = 1024) throws(NetlinkISCSIError) {
+    /// Joins the multicast group and starts the listening thread, which calls `deliver` with each
+    /// event as the kernel sent it (false: no room, `.overflow` follows).
+    public init(deliver: @escaping @Sendable (ISCSIKernelEvent) -> Bool) throws(NetlinkISCSIError) {
         do {
             listener = try NetlinkMulticastListener(
                 name: "iscsi-netlink", protocolNumber: 8 /* NETLINK_ISCSI */, groups: 1 /* ISCSI_NL_GRP_ISCSID */,
-                overflow: .overflow, bufferedEventLimit: bufferedEventLimit) { try? ISCSIKernelEvent.parse(datagram: $0) }
+                overflow: .overflow, parse: { try? ISCSIKernelEvent.parse(datagram: $0) }, deliver: deliver)
         } catch {
             switch error {
             case .notPermitted: throw .notPermitted
@@ -28,7 +27,7 @@ public final class NetlinkISCSIListener: Sendable {
         }
     }
 
-    /// Stops the thread, closes the socket and finishes `events`. Later calls do nothing.
+    /// Stops the thread and closes the socket. Later calls do nothing.
     public func stop() {
         listener.stop()
     }

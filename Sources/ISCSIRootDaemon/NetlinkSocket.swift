@@ -4,24 +4,20 @@ import SystemPackage
 
 /// A netlink socket bound to multicast groups, and the listening thread the NETLINK_ISCSI and
 /// NETLINK_ROUTE listeners share: the socket is created on its own `DedicatedThread`, which drains
-/// it into a bounded `AsyncStream` until the consumer goes away or `stop()` is called.
+/// it into the consumer's inbox until `stop()` is called.
 final class NetlinkMulticastListener<Event: Sendable>: Sendable {
-    let events: AsyncStream<Event>
     private let thread: DedicatedThread
 
     /// Binds to `groups` of `protocolNumber` on a new thread named `name` and starts delivering
-    /// what `parse` makes of each datagram from the kernel; a datagram that cannot be parsed, or
-    /// lost messages (`ENOBUFS`), become `overflow`.
-    init(name: String, protocolNumber: Int32, groups: UInt32, overflow: Event, bufferedEventLimit: Int,
-         parse: @escaping @Sendable ([UInt8]) -> [Event]?) throws(NetlinkSocketError) {
+    /// what `parse` makes of each datagram from the kernel to `deliver` (false: no room); a
+    /// datagram that cannot be parsed, lost messages (`ENOBUFS`) or a full inbox become `overflow`.
+    init(name: String, protocolNumber: Int32, groups: UInt32, overflow: Event,
+         parse: @escaping @Sendable ([UInt8]) -> [Event]?,
+         deliver: @escaping @Sendable (Event) -> Bool) throws(NetlinkSocketError) {
         let wake: WakeEvent
         do { wake = try WakeEvent() } catch { throw .wakeEvent(error) }
-        let (events, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingOldest(bufferedEventLimit))
-        continuation.onTermination = { _ in wake.signal() }
-        self.events = events
         thread = try DedicatedThread.start(name: name, wake: wake) {
             (wake, started: (Result<Void, NetlinkSocketError>) -> Void) in
-            defer { continuation.finish() }
             let socket: NetlinkSocket
             do throws(NetlinkSocketError) {
                 socket = try NetlinkSocket(protocolNumber: protocolNumber, groups: groups)
@@ -30,11 +26,11 @@ final class NetlinkMulticastListener<Event: Sendable>: Sendable {
                 return
             }
             started(.success(()))
-            socket.listen(wake: wake, into: StreamOutlet(continuation, overflow: overflow), parse: parse)
+            socket.listen(wake: wake, into: SourceOutlet(overflow: overflow, deliver: deliver), parse: parse)
         }
     }
 
-    /// Stops the thread, closes the socket and finishes `events`. Later calls do nothing.
+    /// Stops the thread and closes the socket. Later calls do nothing.
     func stop() {
         thread.stop()
     }
@@ -100,9 +96,9 @@ struct NetlinkSocket: ~Copyable, Sendable {
         return .success(sender.nl_pid == 0 ? count : 0)
     }
 
-    func listen<Event>(wake: WakeEvent, into outlet: StreamOutlet<Event>, parse: ([UInt8]) -> [Event]?) {
+    func listen<Event>(wake: WakeEvent, into outlet: SourceOutlet<Event>, parse: ([UInt8]) -> [Event]?) {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while !outlet.consumerGone {
+        while true {
             switch wake.wait(for: fd, timeoutMilliseconds: outlet.pollTimeoutMilliseconds) {
             case .woken, .failed:
                 return
@@ -114,8 +110,8 @@ struct NetlinkSocket: ~Copyable, Sendable {
         }
     }
 
-    private func drain<Event>(buffer: inout [UInt8], into outlet: StreamOutlet<Event>, parse: ([UInt8]) -> [Event]?) {
-        for _ in 0..<1024 where !outlet.consumerGone {
+    private func drain<Event>(buffer: inout [UInt8], into outlet: SourceOutlet<Event>, parse: ([UInt8]) -> [Event]?) {
+        for _ in 0..<1024 {
             switch receive(into: &buffer) {
             case .failure(.noBufferSpace):
                 outlet.flushOverflow()

@@ -16,22 +16,22 @@ public final class RouteNetlinkListener: Sendable {
     /// RTMGRP_IPV6_ROUTE, and RTNLGRP_IPV6_RULE (group 19).
     static let groups: UInt32 = 0x1 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | (1 << 18)
 
-    public var events: AsyncStream<Event> { listener.events }
     private let listener: NetlinkMulticastListener<Event>
 
-    public init(bufferedEventLimit: Int = 4096) throws(RouteNetlinkError) {
+    /// Joins the groups and starts the listening thread, which calls `deliver` with each event
+    /// (false: no room, `.overflow` follows).
+    public init(deliver: @escaping @Sendable (Event) -> Bool) throws(RouteNetlinkError) {
         do {
             listener = try NetlinkMulticastListener(
-                name: "iscsi-rtnetlink", protocolNumber: 0 /* NETLINK_ROUTE */, groups: Self.groups,
-                overflow: .overflow, bufferedEventLimit: bufferedEventLimit) { datagram in
-                    (try? RouteNetlinkMessage.parse(datagram: datagram)).map { $0.map(Event.message) }
-                }
+                name: "iscsi-rtnetlink", protocolNumber: 0 /* NETLINK_ROUTE */, groups: Self.groups, overflow: .overflow,
+                parse: { datagram in (try? RouteNetlinkMessage.parse(datagram: datagram)).map { $0.map(Event.message) } },
+                deliver: deliver)
         } catch {
             throw RouteNetlinkError(error)
         }
     }
 
-    /// Stops the thread, closes the socket and finishes `events`. Later calls do nothing.
+    /// Stops the thread and closes the socket. Later calls do nothing.
     public func stop() {
         listener.stop()
     }

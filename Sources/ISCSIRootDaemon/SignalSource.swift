@@ -11,8 +11,8 @@ public enum SignalRequest: Sendable, Hashable {
     case reload
 }
 
-/// SIGTERM, SIGINT and SIGHUP as an `AsyncStream` of requests, read with `signalfd` on a
-/// dedicated thread.
+/// SIGTERM, SIGINT and SIGHUP as requests, read from a `signalfd` that the event loop polls next
+/// to its inbox: no thread of its own.
 ///
 /// The signals must be blocked in every thread, or the kernel delivers them to one that has
 /// them unblocked (SIGTERM's default action ends the process): call `blockHandledSignals()`
@@ -20,9 +20,8 @@ public enum SignalRequest: Sendable, Hashable {
 public final class SignalSource: Sendable {
     static let handledSignals: [Int32] = [SIGTERM, SIGINT, SIGHUP]
 
-    /// The requests in arrival order. Finishes after `stop()`.
-    public let requests: AsyncStream<SignalRequest>
-    let thread: DedicatedThread
+    /// Readable while a handled signal is pending for the process or the reading thread.
+    let fd: Int32
 
     /// Blocks the handled signals in the calling thread (and so in the threads it creates later).
     public static func blockHandledSignals() {
@@ -30,33 +29,32 @@ public final class SignalSource: Sendable {
         pthread_sigmask(SIG_BLOCK, &set, nil)
     }
 
-    /// Blocks the handled signals in the calling thread and starts reading them.
+    /// Blocks the handled signals in the calling thread and opens the descriptor they are read from.
     public init() throws(SignalSourceError) {
         Self.blockHandledSignals()
-        let wake: WakeEvent
-        do { wake = try WakeEvent() } catch { throw .wakeEvent(error) }
-        let (requests, continuation) = AsyncStream.makeStream(of: SignalRequest.self)
-        continuation.onTermination = { _ in wake.signal() }
-        self.requests = requests
-        thread = try DedicatedThread.start(name: "iscsi-signals", wake: wake) {
-            (wake, started: (Result<Void, SignalSourceError>) -> Void) in
-            defer { continuation.finish() }
-            // The thread inherited the mask from its creator, who blocked the signals above.
-            var set = Self.handledSignalSet()
-            let fd = signalfd(-1, &set, Int32(SFD_CLOEXEC | SFD_NONBLOCK))
-            if fd < 0 {
-                started(.failure(.signalfd(Errno(rawValue: errno))))
-                return
-            }
-            defer { close(fd) }
-            started(.success(()))
-            Self.run(fd: fd, wake: wake, continuation: continuation)
-        }
+        var set = Self.handledSignalSet()
+        let fd = signalfd(-1, &set, Int32(SFD_CLOEXEC | SFD_NONBLOCK))
+        if fd < 0 { throw .signalfd(Errno(rawValue: errno)) }
+        self.fd = fd
     }
 
-    /// Stops the thread and finishes `requests`; the signals stay blocked. Later calls do nothing.
-    public func stop() {
-        thread.stop()
+    deinit {
+        close(fd)
+    }
+
+    /// The requests of every handled signal pending now, in arrival order (never blocks).
+    func takeAll() -> [SignalRequest] {
+        var requests: [SignalRequest] = []
+        var info = signalfd_siginfo()
+        while read(fd, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size {
+            switch Int32(info.ssi_signo) {
+            case SIGTERM: requests.append(.stop(signal: "SIGTERM"))
+            case SIGINT: requests.append(.stop(signal: "SIGINT"))
+            case SIGHUP: requests.append(.reload)
+            default: break
+            }
+        }
+        return requests
     }
 
     private static func handledSignalSet() -> sigset_t {
@@ -65,32 +63,15 @@ public final class SignalSource: Sendable {
         for signal in handledSignals { sigaddset(&set, signal) }
         return set
     }
-
-    private static func run(fd: Int32, wake: WakeEvent, continuation: AsyncStream<SignalRequest>.Continuation) {
-        var info = signalfd_siginfo()
-        while case .readable = wake.wait(for: fd) {
-            while read(fd, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size {
-                let request: SignalRequest? = switch Int32(info.ssi_signo) {
-                case SIGTERM: .stop(signal: "SIGTERM")
-                case SIGINT: .stop(signal: "SIGINT")
-                case SIGHUP: .reload
-                default: nil
-                }
-                if let request, case .terminated = continuation.yield(request) { return }
-            }
-        }
-    }
 }
 
 /// Why the signal source could not start.
 public enum SignalSourceError: Error, Sendable, Hashable, CustomStringConvertible {
     case signalfd(Errno)
-    case wakeEvent(Errno)
 
     public var description: String {
         switch self {
         case .signalfd(let errno): "cannot read signals with signalfd: \(errno.symbolicName) (\(errno))"
-        case .wakeEvent(let errno): "cannot create the signal thread's wake eventfd: \(errno.symbolicName) (\(errno))"
         }
     }
 }

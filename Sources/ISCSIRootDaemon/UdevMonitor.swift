@@ -3,12 +3,11 @@ import Glibc
 import ISCSIRootCore
 import SystemPackage
 
-/// A libudev monitor on its own thread, delivering `DeviceEvent`s through `events`.
+/// A libudev monitor on its own thread, delivering `DeviceEvent`s to a consumer's inbox.
 ///
 /// The thread polls the monitor socket and a wake `eventfd`; the libudev handles are created,
-/// used and freed on that thread only. Events the consumer has not taken yet are buffered up to
-/// `bufferedEventLimit`; beyond that, and whenever the kernel reports `ENOBUFS`, the stream
-/// carries `.overflow` so the daemon rescans sysfs.
+/// used and freed on that thread only. When the inbox has no room, and whenever the kernel
+/// reports `ENOBUFS`, the consumer gets `.overflow` so the daemon rescans sysfs.
 public final class UdevMonitor: Sendable {
     /// Which netlink group to listen to.
     public enum Source: String, Sendable {
@@ -22,34 +21,28 @@ public final class UdevMonitor: Sendable {
     /// The properties kept by default in `Uevent.properties`.
     public static let defaultProperties = ["DEVNAME", "ID_PATH", "ID_SERIAL", "ID_WWN"]
 
-    /// The events, in the order the kernel (or udevd) sent them. Finishes after `stop()`.
-    public let events: AsyncStream<DeviceEvent>
     private let thread: DedicatedThread
 
     /// Starts monitoring `matches` (at least one) from `source`.
     /// - Parameters:
     ///   - properties: property names copied into each `Uevent`.
     ///   - receiveBufferSize: the socket's receive buffer in bytes (`SO_RCVBUFFORCE` when allowed).
-    ///   - bufferedEventLimit: events held for a slow consumer before `.overflow` replaces them.
+    ///   - deliver: called on the monitor's thread with each event, in the order the kernel (or
+    ///     udevd) sent them; returns false when the consumer has no room (`.overflow` follows).
     public init(
         source: Source = .udev,
         matches: [DeviceMatch],
         properties: [String] = UdevMonitor.defaultProperties,
         receiveBufferSize: Int = 128 << 20,
-        bufferedEventLimit: Int = 4096
+        deliver: @escaping @Sendable (DeviceEvent) -> Bool
     ) throws(UdevMonitorError) {
         precondition(!matches.isEmpty, "a udev monitor needs at least one subsystem to match")
         let wake: WakeEvent
         do { wake = try WakeEvent() } catch { throw .wakeEvent(error) }
-        let (events, continuation) = AsyncStream.makeStream(
-            of: DeviceEvent.self, bufferingPolicy: .bufferingOldest(bufferedEventLimit))
-        continuation.onTermination = { _ in wake.signal() }
-        self.events = events
         let configuration = MonitorConfiguration(
             source: source, matches: matches, properties: properties, receiveBufferSize: receiveBufferSize)
         thread = try DedicatedThread.start(name: "iscsi-udev", wake: wake) {
             (wake, started: (Result<Void, UdevMonitorError>) -> Void) in
-            defer { continuation.finish() }
             let monitor: MonitorHandle
             do throws(UdevMonitorError) {
                 monitor = try MonitorHandle(configuration)
@@ -58,11 +51,11 @@ public final class UdevMonitor: Sendable {
                 return
             }
             started(.success(()))
-            monitor.run(wake: wake, into: StreamOutlet(continuation, overflow: .overflow))
+            monitor.run(wake: wake, into: SourceOutlet(overflow: .overflow, deliver: deliver))
         }
     }
 
-    /// Stops the thread and finishes `events`. Later calls do nothing.
+    /// Stops the thread. Later calls do nothing.
     public func stop() {
         thread.stop()
     }
@@ -150,10 +143,10 @@ private struct MonitorHandle: ~Copyable {
         udev_unref(udev)
     }
 
-    /// Receives until `wake` is signalled or the consumer is gone.
-    func run(wake: WakeEvent, into outlet: StreamOutlet<DeviceEvent>) {
+    /// Receives until `wake` is signalled.
+    func run(wake: WakeEvent, into outlet: SourceOutlet<DeviceEvent>) {
         let socket = udev_monitor_get_fd(monitor)
-        while !outlet.consumerGone {
+        while true {
             switch wake.wait(for: socket, timeoutMilliseconds: outlet.pollTimeoutMilliseconds) {
             case .woken, .failed:
                 return
@@ -166,8 +159,8 @@ private struct MonitorHandle: ~Copyable {
     }
 
     /// Reads every message queued on the socket (the socket is non-blocking).
-    private func drain(into outlet: StreamOutlet<DeviceEvent>) {
-        for _ in 0..<1024 where !outlet.consumerGone {
+    private func drain(into outlet: SourceOutlet<DeviceEvent>) {
+        for _ in 0..<1024 {
             guard let device = udev_monitor_receive_device(monitor) else {
                 switch errno {
                 case EAGAIN, EWOULDBLOCK: return

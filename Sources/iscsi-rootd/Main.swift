@@ -18,21 +18,11 @@ struct IscsiRootd: AsyncParsableCommand {
         subcommands: [StatusCommand.self, ApplyCommand.self, CheckCommand.self, RunCommand.self, CatalogCommand.self]
     )
 
-    /// What `ProcessHygiene` did for `run`, before the first `await` started Swift's
-    /// concurrency threads (so they get small stacks, and get locked with everything else).
-    nonisolated(unsafe) static var startupHygiene: [ProcessHygiene.StepResult] = []
-
-    /// Synchronous on purpose: for `run`, the signals are blocked and `ProcessHygiene` applied on
-    /// the main thread before Swift's concurrency starts any thread. The main thread then waits
-    /// with the signals still blocked (an `async` main or `dispatchMain()` would leave it with an
-    /// empty mask, and SIGTERM's default action would end the process before the daemon sees it).
+    /// Synchronous, waiting for the command on a semaphore (`run` executes the daemon, which
+    /// handles its own signals and process set-up).
     static func main() {
         // A closed pipe is an error to report (EPIPE), never a silent death by SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
-        if CommandLine.arguments.dropFirst().first == "run" {
-            SignalSource.blockHandledSignals()
-            startupHygiene = ProcessHygiene.apply()
-        }
         let finished = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
         sem_init(finished, 0, 0)
         nonisolated(unsafe) let done = finished

@@ -1,74 +1,46 @@
 import ArgumentParser
 import Glibc
-import ISCSIRootCore
 import ISCSIRootDaemon
-import Logging
 
-/// `iscsi-rootd run`: the long-running daemon for a systemd `Type=notify` unit.
-struct RunCommand: AsyncParsableCommand {
+/// `iscsi-rootd run`: executes `iscsi-rootd-daemon`, installed next to this binary, in this
+/// process (same PID, so systemd's `Type=notify` and `MAINPID` see the daemon). The daemon's
+/// process then carries none of this command line tool's Foundation, ArgumentParser or Swift
+/// concurrency; it parses and documents the options itself (`iscsi-rootd run --help`).
+struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the daemon in the foreground (for iscsi-rootd.service, Type=notify).",
-        discussion: """
-            Tunes iSCSI disks as they appear (udev) and keeps them tuned, watches session, host and disk \
-            recovery, stalled I/O and damaged file systems, and reports over sd_notify and the journal. \
-            SIGHUP reloads the configuration; SIGTERM stops.
-            """
+        discussion: "Executes iscsi-rootd-daemon, installed next to iscsi-rootd, with these arguments; "
+            + "'iscsi-rootd run --help' shows its options.",
+        helpNames: []
     )
 
-    @OptionGroup var paths: SystemPaths
+    /// The daemon's name, in the directory of the running `iscsi-rootd`.
+    static let daemonName = "iscsi-rootd-daemon"
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Read only this file instead of <root>/etc/iscsi-rootd.conf and its .conf.d drop-ins.", valueName: "file"))
-    var config: String?
+    @Argument(parsing: .allUnrecognized, help: "The daemon's options (see 'iscsi-rootd run --help').")
+    var arguments: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Where the daemon writes its state for 'status'.", valueName: "dir"))
-    var stateDir = "/run/iscsi-rootd"
-
-    @Option(name: .long, help: "udev events: auto (when udevd runs), on, or off (rescan sysfs every poll interval).")
-    var udev: DaemonOptions.UdevMode = .auto
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Seconds between polls when all is well (fractions allowed); 1 s or less while anything is not.",
-        valueName: "seconds"))
-    var pollInterval = "5"
-
-    @Option(name: .long, help: ArgumentHelp("The kernel log to follow ('none' to not read it).", valueName: "path"))
-    var kernelLog = "/dev/kmsg"
-
-    @Option(name: .long, help: "Where log entries go: journal, stderr, or auto (journal when its socket exists).")
-    var log: LogChoice = .auto
-
-    enum LogChoice: String, ExpressibleByArgument, CaseIterable {
-        case auto, journal, stderr
+    func run() throws {
+        let daemon = Self.daemonPath()
+        let argv = [daemon] + arguments
+        var cArguments = argv.map { strdup($0) }
+        cArguments.append(nil)
+        execv(daemon, &cArguments)
+        let error = errno
+        print("iscsi-rootd: cannot execute \(daemon): \(String(cString: strerror(error)))".escapedForDisplay,
+              to: &StandardError.stream)
+        throw ExitCode(CommandExit.failed)
     }
 
-    func validate() throws {
-        guard let interval = parseSeconds(pollInterval), interval > .zero else {
-            throw ValidationError("--poll-interval wants seconds above 0 and at most \(Configuration.maximumInterval.wholeSeconds), e.g. 5 or 0.5")
-        }
-        _ = interval
-    }
-
-    func run() async throws {
-        let signals = try SignalSource()
-        let destination: LogDestination = switch log {
-        case .auto: .automatic()
-        case .journal: .journal
-        case .stderr: .stderr
-        }
-        var logger = Logger(label: "iscsi-rootd") { _ in JournalLogHandler(destination: destination) }
-        logger.logLevel = .info
-        for step in IscsiRootd.startupHygiene {
-            if case .failed = step.outcome { logger.warning("\(step)") } else { logger.info("\(step)") }
-        }
-        let options = DaemonOptions(
-            sysfs: paths.sysfsTree, system: paths.systemTree, configFile: config.map(absolutePath),
-            stateDirectory: absolutePath(stateDir), udev: udev,
-            pollInterval: parseSeconds(pollInterval)!, kernelLog: kernelLog == "none" ? nil : kernelLog)
-        let exit = await Daemon.run(options: options, signals: signals, logger: logger)
-        if exit != .stopped { throw ExitCode(exit.rawValue) }
+    /// The daemon next to the running executable (`/proc/self/exe`, so a symlink to iscsi-rootd
+    /// still finds the installed daemon).
+    static func daemonPath() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return daemonName }
+        let executable = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let slash = executable.lastIndex(of: "/") else { return daemonName }
+        return String(executable[...slash]) + daemonName
     }
 }
-
-extension DaemonOptions.UdevMode: ExpressibleByArgument {}

@@ -86,7 +86,7 @@ struct NetlinkISCSITests {
     @Test("starting the listener either works or fails with a typed reason for polling only")
     func startsOrSaysWhy() {
         do {
-            let listener = try NetlinkISCSIListener()
+            let listener = try NetlinkISCSIListener { _ in true }
             listener.stop()
         } catch {
             #expect(error == .protocolNotSupported || error == .notPermitted, "\(error)")

@@ -28,12 +28,26 @@ private struct VethPair {
     }()
 }
 
-/// Stops `monitor` after `seconds` unless the test finished first, so a missing event fails the
-/// test instead of hanging it.
-private func stopping(_ monitor: UdevMonitor, after seconds: Int) -> Task<Void, Never> {
-    Task {
-        try? await Task.sleep(for: .seconds(seconds))
-        monitor.stop()
+extension Inbox {
+    /// The inputs that arrive until `found` returns true for one of them or `seconds` pass (a
+    /// missing input fails the test instead of hanging it).
+    func takeUntil(seconds: Int, _ found: (Element) -> Bool) -> [Element] {
+        var taken: [Element] = []
+        var deadline = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &deadline)
+        deadline.tv_sec += seconds
+        while true {
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let left = Int32((deadline.tv_sec - now.tv_sec) * 1000 + (deadline.tv_nsec - now.tv_nsec) / 1_000_000)
+            if left <= 0 { return taken }
+            var waiting = pollfd(fd: event.fd, events: Int16(POLLIN), revents: 0)
+            _ = poll(&waiting, 1, left)
+            for element in takeAll() {
+                taken.append(element)
+                if found(element) { return taken }
+            }
+        }
     }
 }
 
@@ -41,21 +55,21 @@ private func stopping(_ monitor: UdevMonitor, after seconds: Int) -> Task<Void, 
 struct UdevMonitorTests {
     @Test("a kernel monitor filtered on net delivers the add of a new veth link",
           .enabled(if: VethPair.canCreate, "this sandbox does not allow creating veth links"))
-    func deliversAddEvent() async throws {
-        let monitor = try UdevMonitor(source: .kernel, matches: [DeviceMatch(subsystem: "net")])
-        let watchdog = stopping(monitor, after: 20)
+    func deliversAddEvent() throws {
+        let inbox = try Inbox<DeviceEvent>(capacity: 4096)
+        let monitor = try UdevMonitor(source: .kernel, matches: [DeviceMatch(subsystem: "net")]) { inbox.put($0) }
         let link = VethPair(tag: "a")
         #expect(link.add())
         defer { link.remove() }
 
-        var added: Uevent?
-        for await event in monitor.events {
-            if case .uevent(let uevent) = event, uevent.sysname == link.name, uevent.action == .add {
-                added = uevent
-                break
-            }
+        func isAdd(_ event: DeviceEvent) -> Bool {
+            if case .uevent(let uevent) = event, uevent.sysname == link.name, uevent.action == .add { return true }
+            return false
         }
-        watchdog.cancel()
+        let added: Uevent? = switch inbox.takeUntil(seconds: 20, isAdd).last {
+        case .uevent(let uevent) where uevent.sysname == link.name && uevent.action == .add: uevent
+        default: nil
+        }
         monitor.stop()
 
         let uevent = try #require(added, "no add event for \(link.name) within 20 s")
@@ -66,34 +80,26 @@ struct UdevMonitorTests {
         #expect(uevent.properties["DEVNAME"] == nil)
     }
 
-    @Test("a consumer that falls behind the buffer limit gets an overflow marker",
+    @Test("a consumer that falls behind its inbox's capacity gets an overflow marker",
           .enabled(if: VethPair.canCreate, "this sandbox does not allow creating veth links"))
-    func overflowMarker() async throws {
-        let monitor = try UdevMonitor(
-            source: .kernel, matches: [DeviceMatch(subsystem: "net")], bufferedEventLimit: 1)
-        let watchdog = stopping(monitor, after: 20)
-        // Both adds are queued before anyone reads: the second finds the buffer full.
+    func overflowMarker() throws {
+        let inbox = try Inbox<DeviceEvent>(capacity: 1)
+        let monitor = try UdevMonitor(source: .kernel, matches: [DeviceMatch(subsystem: "net")]) { inbox.put($0) }
+        // Add and remove arrive before anyone reads: the second finds the inbox full, and the
+        // marker follows as soon as there is room.
         let link = VethPair(tag: "o")
         #expect(link.add())
         link.remove()
 
-        var sawOverflow = false
-        for await event in monitor.events where event == .overflow {
-            sawOverflow = true
-            break
-        }
-        watchdog.cancel()
+        let taken = inbox.takeUntil(seconds: 20) { $0 == .overflow }
         monitor.stop()
-        #expect(sawOverflow)
+        #expect(taken.last == .overflow)
     }
 
-    @Test("stop() finishes the stream, and a second stop() is harmless")
-    func stopFinishesStream() async throws {
-        let monitor = try UdevMonitor(source: .kernel, matches: [.scsiDevice, .disk])
+    @Test("stop() ends the thread, and a second stop() is harmless")
+    func stopEndsThread() throws {
+        let monitor = try UdevMonitor(source: .kernel, matches: [.scsiDevice, .disk]) { _ in true }
         monitor.stop()
-        var count = 0
-        for await _ in monitor.events { count += 1 }
-        #expect(count == 0)
         monitor.stop()
     }
 

@@ -269,6 +269,17 @@ scenario_f_hardening() {
 	else
 		not_ok "$name: the daemon runs with CAP_NET_ADMIN CAP_SYS_RESOURCE CAP_SYSLOG only" "$(echo "$GUEST_OUT" | paste -sd ' ')"
 	fi
+	# Locked memory of the running service (issue 14): mlockall locks every mapped page, so this is the
+	# daemon's whole cost in RAM; iscsid locks about 14 MiB on the same client.
+	guest "pid=\$(systemctl show -p MainPID --value iscsi-rootd.service); grep -E '^(Name|VmLck|VmRSS|Threads):' /proc/\$pid/status; readlink /proc/\$pid/exe" || true
+	local locked
+	locked=$(echo "$GUEST_OUT" | awk '/^VmLck:/ { print $2 }')
+	note "iscsi-rootd service: $(echo "$GUEST_OUT" | tr -s ' \t' ' ' | paste -sd ' ')"
+	if [[ -n $locked ]] && ((locked > 0 && locked <= 16 * 1024)) && [[ $GUEST_OUT == *"/usr/bin/iscsi-rootd-daemon"* ]]; then
+		ok "$name: iscsi-rootd-daemon runs the service and locks $((locked / 1024)) MiB (<= 16 MiB)"
+	else
+		not_ok "$name: iscsi-rootd-daemon runs the service and locks at most 16 MiB" "$(echo "$GUEST_OUT" | paste -sd ' ')"
+	fi
 	guest "systemctl show -p FragmentPath -p DropInPaths iscsi-rootd.service" || true
 	# /lib is /usr/lib (merged /usr); systemd names the unit under /lib.
 	# The only drop-in is the example that opens the metrics directory (issue 13).
