@@ -4,8 +4,8 @@ import Synchronization
 import SystemPackage
 
 /// One OS thread (not a Swift concurrency thread) that blocks in `poll(2)` on its own file
-/// descriptor and on a wake `eventfd`. The event sources (udev, NETLINK_ISCSI, signals) each run
-/// on one, so their C handles are created, used and freed on that thread alone.
+/// descriptor and on a wake `eventfd`. The event sources (udev, NETLINK_ISCSI, rtnetlink, kmsg) each
+/// run on one, so their C handles are created, used and freed on that thread alone.
 ///
 /// The thread is created with the process's default attributes, so its stack size is the one
 /// `ProcessHygiene.shrinkThreadStacks` set.
@@ -49,12 +49,6 @@ final class DedicatedThread: Sendable {
             throw error
         }
         return thread
-    }
-
-    /// Asks the thread to leave its loop, without waiting (safe from any thread, including the
-    /// thread itself, e.g. from an `AsyncStream` termination handler).
-    func requestStop() {
-        wake.signal()
     }
 
     /// Asks the thread to leave its loop and waits until it has; later calls return at once.
