@@ -1,4 +1,5 @@
 import Glibc
+import ISCSIRootCore
 import SystemPackage
 
 /// The one way the daemon replaces a file (the state file, the metrics file): in a directory the

@@ -1,5 +1,6 @@
 import CSystemd
 import Glibc
+import ISCSIRootCore
 import Logging
 
 /// Where `JournalLogHandler` sends entries.

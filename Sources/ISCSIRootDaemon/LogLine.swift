@@ -1,3 +1,5 @@
+import ISCSIRootCore
+
 /// One log entry as a line of text: what `JournalLogHandler` writes to stderr when there is no
 /// journal, and what tests parse back.
 ///

@@ -1,5 +1,6 @@
 import CSystemd
 import Glibc
+import ISCSIRootCore
 import SystemPackage
 
 /// Tells the service manager about the daemon's state through `sd_notify(3)`. Without

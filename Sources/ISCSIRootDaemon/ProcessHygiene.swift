@@ -40,8 +40,10 @@ public enum ProcessHygiene {
     }
 
     /// The default stack of threads created after `shrinkThreadStacks` (glibc's is 8 MiB, all of
-    /// it locked by `mlockall`).
-    public static let defaultThreadStackSize = 256 << 10
+    /// it locked by `mlockall`). Only the event sources run on such threads (the loop runs on the
+    /// main thread, whose stack grows as used): each polls one descriptor, receives into a heap
+    /// buffer and decodes one message at a time (libudev's receive keeps an 8 KiB buffer on it).
+    public static let defaultThreadStackSize = 64 << 10
 
     /// All steps, in the order that makes each one count: the per-thread flag and the thread
     /// defaults before any thread exists (call this first thing in `main`, before any `async`
@@ -71,8 +73,7 @@ public enum ProcessHygiene {
     }
 
     /// Sets the default stack size of threads created from now on (`pthread_setattr_default_np`):
-    /// the daemon's own event threads, and Swift concurrency's, which are created with default
-    /// stack attributes.
+    /// the daemon's event source threads, created with default stack attributes.
     public static func shrinkThreadStacks(to bytes: Int = defaultThreadStackSize) -> Outcome {
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)

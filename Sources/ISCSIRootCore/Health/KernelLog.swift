@@ -47,7 +47,7 @@ public struct KernelRecord: Sendable, Hashable {
 
     /// kmsg writes non-printable bytes as `\xNN`.
     static func unescape(_ text: Substring) -> String {
-        guard text.contains("\\x") else { return String(text) }
+        guard text.contains(text: "\\x") else { return String(text) }
         var bytes: [UInt8] = []
         let utf8 = Array(text.utf8)
         var index = 0
@@ -93,12 +93,12 @@ public enum KernelStorageSignal: Sendable, Hashable {
             // "sda-8.": the journal device, then the journal inode.
             let device = rest.split(separator: "-").dropLast().joined(separator: "-")
             self = .journalAborted(device: device.isEmpty ? String(rest.dropLast()) : device)
-        } else if text.hasPrefix("EXT4-fs ("), text.contains("Remounting filesystem read-only"),
+        } else if text.hasPrefix("EXT4-fs ("), text.contains(text: "Remounting filesystem read-only"),
                   let device = text.after("EXT4-fs (")?.before(")") {
             self = .remountedReadOnly(device: device)
         } else if text.hasPrefix("XFS ("), let device = text.after("XFS (")?.before(")"),
-                  text.contains("Shutting down filesystem") || text.contains("has been shut down")
-                      || text.contains("shutdown") {
+                  text.contains(text: "Shutting down filesystem") || text.contains(text: "has been shut down")
+                      || text.contains(text: "shutdown") {
             self = .xfsShutdown(device: device)
         } else if let rest = text.after("I/O error, dev "), let device = rest.before(",") {
             self = .ioError(device: device)
@@ -106,10 +106,10 @@ public enum KernelStorageSignal: Sendable, Hashable {
             let afterWord = rest.hasPrefix("ice ") ? rest.dropFirst(4) : rest.dropFirst(1)
             guard let device = String(afterWord).before(",") else { return nil }
             self = .ioError(device: device)
-        } else if text.contains("rejecting I/O to offline device"), let address = text.after("sd ")?.before(": "),
+        } else if text.contains(text: "rejecting I/O to offline device"), let address = text.after("sd ")?.before(": "),
                   let hctl = HCTL(address) {
             self = .rejectingOffline(hctl)
-        } else if text.hasPrefix("session"), text.contains("session recovery timed out after"),
+        } else if text.hasPrefix("session"), text.contains(text: "session recovery timed out after"),
                   let number = Int(text.dropFirst("session".count).prefix(while: \.isNumber)),
                   let seconds = Int(text.after("timed out after ")?.prefix(while: \.isNumber) ?? "") {
             self = .recoveryTimedOut(session: number, seconds: seconds)
@@ -141,19 +141,6 @@ extension String {
     func before(_ marker: String) -> String? {
         guard let range = range(of: marker) else { return nil }
         return String(self[..<range.lowerBound])
-    }
-
-    /// Substring search without Foundation.
-    func range(of marker: String) -> Range<String.Index>? {
-        guard !marker.isEmpty else { return nil }
-        var start = startIndex
-        while let first = self[start...].firstIndex(of: marker.first!) {
-            if self[first...].hasPrefix(marker) {
-                return first..<index(first, offsetBy: marker.count)
-            }
-            start = index(after: first)
-        }
-        return nil
     }
 }
 

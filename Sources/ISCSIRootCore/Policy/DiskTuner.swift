@@ -1,3 +1,5 @@
+import SystemPackage
+
 /// A disk setting the policy manages.
 public enum DiskSetting: String, Sendable, Hashable, CaseIterable {
     case timeout

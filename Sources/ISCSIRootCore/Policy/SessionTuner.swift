@@ -1,3 +1,5 @@
+import SystemPackage
+
 /// What happened to a root session's recovery_tmo.
 public enum SessionTimerResult: Sendable, Hashable {
     case changed(from: RecoveryTimeout, to: RecoveryTimeout)

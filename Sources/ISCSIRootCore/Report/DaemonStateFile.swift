@@ -1,3 +1,5 @@
+import SystemPackage
+
 /// The schema of `<state-dir>/state.json`: one typed value that the daemon writes and `status`
 /// and a restarted daemon read, through the same code (`json` and `init(json:)`). Every value read
 /// is range-checked: the file survives daemon restarts (`RuntimeDirectoryPreserve=restart`), so

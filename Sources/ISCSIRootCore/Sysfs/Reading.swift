@@ -1,3 +1,5 @@
+import SystemPackage
+
 /// An attribute as read from sysfs: its parsed value, or why there is none ("missing",
 /// "EINVAL (Invalid argument)", "unparsable 'x'"). Never a crash, never a guess.
 public enum Reading<Value: Sendable & Hashable>: Sendable, Hashable {

@@ -102,7 +102,7 @@ struct InitramfsCheck {
                 let assignment = code.dropFirst("kernel_cmdline".count)
                 if assignment.hasPrefix("+=") {
                     text += " " + assignment.dropFirst(2)
-                    if assignment.contains("rd.iscsi.param="), sources.last != "/\(path)" { sources.append("/\(path)") }
+                    if assignment.contains(text: "rd.iscsi.param="), sources.last != "/\(path)" { sources.append("/\(path)") }
                 } else if assignment.hasPrefix("=") {
                     text = String(assignment.dropFirst())
                     sources = ["/\(path)"]

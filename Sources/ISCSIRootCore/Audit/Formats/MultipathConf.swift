@@ -1,3 +1,6 @@
+import Glibc
+import SystemPackage
+
 /// `/etc/multipath.conf` and `/etc/multipath/conf.d/*.conf` (multipath.conf(5)): sections in braces,
 /// one `keyword value` a line, values optionally in double quotes, `#` and `!` comments.
 /// Read for one question: does a map queue when no path is left?
@@ -193,13 +196,17 @@ public struct MultipathConf: Sendable, Hashable {
         return levels
     }
 
-    /// A `device` entry's `vendor` and `product` are regular expressions matched anywhere in the
-    /// path's INQUIRY strings; a missing one matches anything (libmultipath's hwe_regmatch).
+    /// A `device` entry's `vendor` and `product` are POSIX extended regular expressions matched
+    /// anywhere in the path's INQUIRY strings, as libmultipath's hwe_regmatch compiles them
+    /// (`regcomp` with REG_EXTENDED | REG_NOSUB); a missing one matches anything.
     static func matches(_ device: Section, vendor: String?, product: String?) -> Bool {
         func match(_ key: String, _ text: String?) -> Bool {
             guard let pattern = device.value(key)?.value else { return true }
-            guard let text, let regex = try? Regex(pattern) else { return false }
-            return text.contains(regex)
+            guard let text else { return false }
+            var regex = regex_t()
+            guard regcomp(&regex, pattern, REG_EXTENDED | REG_NOSUB) == 0 else { return false }
+            defer { regfree(&regex) }
+            return regexec(&regex, text, 0, nil, 0) == 0
         }
         return match("vendor", vendor) && match("product", product)
     }

@@ -114,7 +114,7 @@ extension Substring {
     func components(separatedBy separator: String) -> [Substring] {
         var parts: [Substring] = []
         var rest = self[...]
-        while let range = rest.firstRange(of: separator) {
+        while let range = rest.range(of: separator) {
             parts.append(rest[..<range.lowerBound])
             rest = rest[range.upperBound...]
         }

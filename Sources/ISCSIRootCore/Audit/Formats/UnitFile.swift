@@ -142,7 +142,7 @@ struct UnitLookup: Sendable {
     /// (`libsystemd-shared-252.so`; Debian keeps it under /usr/lib/<multiarch triplet>/systemd).
     func systemdVersion() -> Int? {
         if let version = systemd?.version { return version }
-        let multiarch = system.list("usr/lib").filter { $0.contains("-linux-") }.sorted().map { "usr/lib/\($0)/systemd" }
+        let multiarch = system.list("usr/lib").filter { $0.contains(text: "-linux-") }.sorted().map { "usr/lib/\($0)/systemd" }
         for directory in ["usr/lib/systemd", "lib/systemd", "usr/lib64/systemd"] + multiarch {
             for file in system.list(directory) where file.hasPrefix("libsystemd-shared-") && file.hasSuffix(".so") {
                 let digits = file.dropFirst("libsystemd-shared-".count).dropLast(3).prefix(while: \.isNumber)

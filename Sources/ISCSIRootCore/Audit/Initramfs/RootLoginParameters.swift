@@ -15,7 +15,7 @@ struct RootLoginParameters: Sendable, Hashable {
         let words = text.split { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\"" || $0 == "'" || $0 == "\\" }
         for word in words {
             for key in Self.keys {
-                guard let range = word.firstRange(of: key + "=") else { continue }
+                guard let range = word.range(of: key + "=") else { continue }
                 values[key] = String(word[range.upperBound...].prefix { $0.isNumber })
             }
         }
