@@ -51,7 +51,7 @@ endif
 BUILD         = $(SWIFT) build -c $(CONFIGURATION) --scratch-path $(SCRATCH) $(RUNTIME_FLAGS) $(LINK_FLAGS) $(SWIFT_FLAGS)
 BINARY        = $(shell $(BUILD) --show-bin-path)/iscsi-rootd
 # The daemon's own executable (`iscsi-rootd run` executes it from the same directory): no Foundation,
-# no ArgumentParser, no Swift concurrency, so what it locks with mlockall stays small.
+# no ArgumentParser, no regex engine, no Swift concurrency started, so what it locks with mlockall stays small.
 DAEMON        = $(shell $(BUILD) --show-bin-path)/iscsi-rootd-daemon
 CATALOG       = $(wildcard systemd/catalog/iscsi-rootd.catalog)
 # What `make build` builds (scripts/benchmark adds iscsi-rootd-sim, with the same flags).

@@ -43,7 +43,7 @@ let package = Package(
             swiftSettings: daemonSettings
         ),
         // The daemon's process (`iscsi-rootd run` executes it): no Foundation, no ArgumentParser,
-        // no Swift concurrency, so what mlockall locks stays small.
+        // no regex engine, and it starts no Swift concurrency, so what mlockall locks stays small.
         .executableTarget(
             name: "iscsi-rootd-daemon",
             dependencies: ["ISCSIRootCore", "ISCSIRootDaemon", .product(name: "Logging", package: "swift-log")],

@@ -121,7 +121,7 @@ public enum Daemon {
                 logger.warning("udev enumeration failed (\(error)); coldplug from the sysfs scan")
             }
         }
-        engine.start(coldplug: coldplug, kernelBacklog: kernelLog?.backlog ?? [], at: .now)
+        engine.start(coldplug: coldplug, kernelBacklog: kernelLog?.takeBacklog() ?? [], at: .now)
         let memory = ProcessHygiene.memoryUsage()
         if let memory { engine.noteMemory(memory) }
         engine.emit(.started(deviceEvents: deviceEvents, sessionEvents: sessionEvents, status: engine.statusLine,

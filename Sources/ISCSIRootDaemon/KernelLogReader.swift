@@ -1,5 +1,6 @@
 import Glibc
 import ISCSIRootCore
+import Synchronization
 import SystemPackage
 
 /// Reads kernel log records from `/dev/kmsg` (its structured records; every reader has its own
@@ -9,9 +10,17 @@ import SystemPackage
 /// The records already there at start (`backlog`, e.g. from the initramfs) are read at once;
 /// later ones are delivered from a dedicated thread.
 public final class KernelLogReader: Sendable {
-    /// Records present when the reader opened the log.
-    public let backlog: [KernelRecord]
+    private let backlog: Mutex<[KernelRecord]>
     private let thread: DedicatedThread?
+
+    /// The records present when the reader opened the log, once: later calls return none, so the
+    /// daemon does not keep a locked copy of the whole boot log after summarising it.
+    public func takeBacklog() -> [KernelRecord] {
+        backlog.withLock { backlog in
+            defer { backlog = [] }
+            return backlog
+        }
+    }
 
     /// Opens `path` and reads its backlog; records that arrive later go to `deliver`, on the
     /// reader's thread, until `stop()` or the end of a file or pipe (a record the consumer has no
@@ -35,7 +44,7 @@ public final class KernelLogReader: Sendable {
             default: splitter.feed(buffer[0..<count])
             }
         }
-        backlog = splitter.finish()
+        backlog = Mutex(splitter.finish())
         if ended {
             close(fd)
             thread = nil

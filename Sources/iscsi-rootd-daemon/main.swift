@@ -4,8 +4,9 @@ import ISCSIRootDaemon
 import Logging
 
 // iscsi-rootd-daemon: the process that keeps the root alive (`iscsi-rootd run` executes it). It
-// carries no Foundation, no ArgumentParser and no Swift concurrency, so what mlockall locks is
-// small and no thread wakes unless the daemon has work.
+// carries no Foundation, no ArgumentParser and no regex engine, and starts no Swift concurrency (no
+// Task, so no libdispatch thread), so what mlockall locks is small and no thread wakes unless the
+// daemon has work.
 
 /// Writes `text` to standard error, each line escaped: it may quote an argument as given.
 func printError(_ text: String) {
