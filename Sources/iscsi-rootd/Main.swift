@@ -5,7 +5,7 @@ import ISCSIRootDaemon
 
 /// `iscsi-rootd`: keeps a diskless client whose root file system is on iSCSI alive.
 @main
-struct IscsiRootd: AsyncParsableCommand {
+struct IscsiRootd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "iscsi-rootd",
         abstract: "Keep a diskless client with its root file system on iSCSI alive.",
@@ -18,30 +18,15 @@ struct IscsiRootd: AsyncParsableCommand {
         subcommands: [StatusCommand.self, ApplyCommand.self, CheckCommand.self, RunCommand.self, CatalogCommand.self]
     )
 
-    /// Synchronous, waiting for the command on a semaphore (`run` executes the daemon, which
-    /// handles its own signals and process set-up).
+    /// Runs the command line synchronously: no command is async, so no Swift concurrency thread
+    /// starts (`run` executes the daemon in this process). Usage errors exit 2 (not
+    /// ArgumentParser's 64) like config errors.
     static func main() {
         // A closed pipe is an error to report (EPIPE), never a silent death by SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
-        let finished = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
-        sem_init(finished, 0, 0)
-        nonisolated(unsafe) let done = finished
-        Task.detached {
-            await runCommandLine()
-            sem_post(done)
-        }
-        while sem_wait(finished) != 0 {}
-    }
-
-    /// Runs the command line; usage errors exit 2 (not ArgumentParser's 64) like config errors.
-    static func runCommandLine() async {
         do {
             var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
+            try command.run()
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
