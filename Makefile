@@ -40,11 +40,12 @@ STATIC_LIBS   = $(abspath $(SCRATCH))/static-libs
 ifeq ($(STATIC_RUNTIME),yes)
 RUNTIME_FLAGS = --static-swift-stdlib -Xswiftc -L -Xswiftc $(STATIC_LIBS) -Xswiftc -Xclang-linker -Xswiftc -static-libgcc
 endif
-# Packed relative relocations (DT_RELR, linked by the toolchain's lld): about 0.7 MB less for the daemon to
-# lock with mlockall. The binary then needs glibc 2.36 or later, so only when the build host has it (a package
-# is built on the release it targets); RELR=no turns it off.
+# Packed relative relocations (DT_RELR, linked by lld, which Swift toolchains ship): about 0.7 MB less for the
+# daemon to lock with mlockall. The binary then needs glibc 2.36 or later, so only when the build host has it (a
+# package is built on the release it targets) and lld is there; RELR=no turns it off.
 GLIBC_VERSION := $(shell getconf GNU_LIBC_VERSION 2>/dev/null | sed -n 's/^glibc //p')
-RELR          ?= $(if $(GLIBC_VERSION),$(shell printf '2.36\n%s\n' '$(GLIBC_VERSION)' | sort -V -C && echo yes),no)
+LLD           := $(or $(shell command -v ld.lld 2>/dev/null),$(wildcard $(dir $(realpath $(shell command -v $(SWIFT) 2>/dev/null)))ld.lld))
+RELR          ?= $(if $(and $(GLIBC_VERSION),$(LLD)),$(shell printf '2.36\n%s\n' '$(GLIBC_VERSION)' | sort -V -C && echo yes),no)
 ifeq ($(RELR),yes)
 LINK_FLAGS    = -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs
 endif
