@@ -40,9 +40,10 @@ public enum ProcessHygiene {
     }
 
     /// The default stack of threads created after `shrinkThreadStacks` (glibc's is 8 MiB, all of
-    /// it locked by `mlockall`). Only the event sources run on such threads (the loop runs on the
-    /// main thread, whose stack grows as used): each polls one descriptor, receives into a heap
-    /// buffer and decodes one message at a time (libudev's receive keeps an 8 KiB buffer on it).
+    /// it locked by `mlockall`). Only the event sources and the metrics file's writer run on such
+    /// threads (the loop runs on the main thread, whose stack grows as used): each polls one
+    /// descriptor, receives into a heap buffer and decodes one message at a time (libudev's receive
+    /// keeps an 8 KiB buffer on it), or writes a text it was handed.
     public static let defaultThreadStackSize = 64 << 10
 
     /// All steps, in the order that makes each one count: the per-thread flag and the thread
