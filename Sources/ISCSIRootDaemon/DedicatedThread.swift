@@ -68,6 +68,50 @@ final class DedicatedThread: Sendable {
     }
 }
 
+/// An event source a `DedicatedThread` polls: a descriptor that turns readable when there is
+/// something to take, and a drain that takes it without blocking.
+protocol PolledSource: ~Copyable, SendableMetatype {
+    associatedtype Event: Sendable
+    var descriptor: Int32 { get }
+    /// Takes what is queued (the descriptor is non-blocking) and sends it to `outlet`.
+    mutating func drain(into outlet: SourceOutlet<Event>)
+}
+
+extension DedicatedThread {
+    /// The start-up handshake and loop the udev monitor and the netlink listeners share: on a new
+    /// thread named `name`, `open` creates the source (its error is thrown here, after which the
+    /// thread is gone); then the thread waits on the source's descriptor and drains it into
+    /// `deliver` until `stop()`, retrying a pending `overflow` while the consumer has no room.
+    static func polling<Source: PolledSource & ~Copyable, Failure: Error>(
+        name: String, overflow: Source.Event, deliver: @escaping @Sendable (Source.Event) -> Bool,
+        wakeEventFailure: (Errno) -> Failure, open: @escaping @Sendable () throws(Failure) -> Source
+    ) throws(Failure) -> DedicatedThread {
+        let wake: WakeEvent
+        do { wake = try WakeEvent() } catch { throw wakeEventFailure(error) }
+        return try start(name: name, wake: wake) { (wake, started: (Result<Void, Failure>) -> Void) in
+            var source: Source
+            do throws(Failure) {
+                source = try open()
+            } catch {
+                started(.failure(error))
+                return
+            }
+            started(.success(()))
+            let outlet = SourceOutlet(overflow: overflow, deliver: deliver)
+            while true {
+                switch wake.wait(for: source.descriptor, timeoutMilliseconds: outlet.pollTimeoutMilliseconds) {
+                case .woken, .failed:
+                    return
+                case .timedOut:
+                    outlet.flushOverflow()
+                case .readable:
+                    source.drain(into: outlet)
+                }
+            }
+        }
+    }
+}
+
 /// An `eventfd` a dedicated thread polls next to its source: signalled once, it stays readable.
 struct WakeEvent: Sendable {
     let fd: Int32

@@ -14,19 +14,10 @@ final class NetlinkMulticastListener<Event: Sendable>: Sendable {
     init(name: String, protocolNumber: Int32, groups: UInt32, overflow: Event,
          parse: @escaping @Sendable ([UInt8]) -> [Event]?,
          deliver: @escaping @Sendable (Event) -> Bool) throws(NetlinkSocketError) {
-        let wake: WakeEvent
-        do { wake = try WakeEvent() } catch { throw .wakeEvent(error) }
-        thread = try DedicatedThread.start(name: name, wake: wake) {
-            (wake, started: (Result<Void, NetlinkSocketError>) -> Void) in
-            let socket: NetlinkSocket
-            do throws(NetlinkSocketError) {
-                socket = try NetlinkSocket(protocolNumber: protocolNumber, groups: groups)
-            } catch {
-                started(.failure(error))
-                return
-            }
-            started(.success(()))
-            socket.listen(wake: wake, into: SourceOutlet(overflow: overflow, deliver: deliver), parse: parse)
+        thread = try DedicatedThread.polling(
+            name: name, overflow: overflow, deliver: deliver, wakeEventFailure: NetlinkSocketError.wakeEvent
+        ) { () throws(NetlinkSocketError) -> NetlinkDatagrams<Event> in
+            NetlinkDatagrams(socket: try NetlinkSocket(protocolNumber: protocolNumber, groups: groups), parse: parse)
         }
     }
 
@@ -96,23 +87,27 @@ struct NetlinkSocket: ~Copyable, Sendable {
         return .success(sender.nl_pid == 0 ? count : 0)
     }
 
-    func listen<Event>(wake: WakeEvent, into outlet: SourceOutlet<Event>, parse: ([UInt8]) -> [Event]?) {
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            switch wake.wait(for: fd, timeoutMilliseconds: outlet.pollTimeoutMilliseconds) {
-            case .woken, .failed:
-                return
-            case .timedOut:
-                outlet.flushOverflow()
-            case .readable:
-                drain(buffer: &buffer, into: outlet, parse: parse)
-            }
-        }
+}
+
+/// A multicast listener's socket as its thread polls it: each datagram from the kernel becomes the
+/// events `parse` makes of it.
+struct NetlinkDatagrams<Event: Sendable>: ~Copyable, PolledSource {
+    let socket: NetlinkSocket
+    let parse: @Sendable ([UInt8]) -> [Event]?
+    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+
+    init(socket: consuming NetlinkSocket, parse: @escaping @Sendable ([UInt8]) -> [Event]?) {
+        self.socket = socket
+        self.parse = parse
     }
 
-    private func drain<Event>(buffer: inout [UInt8], into outlet: SourceOutlet<Event>, parse: ([UInt8]) -> [Event]?) {
+    var descriptor: Int32 { socket.fd }
+
+    /// Receives every datagram queued (at most 1024 a turn); a lost message (`ENOBUFS`) or one
+    /// `parse` rejects becomes `overflow`.
+    mutating func drain(into outlet: SourceOutlet<Event>) {
         for _ in 0..<1024 {
-            switch receive(into: &buffer) {
+            switch socket.receive(into: &buffer) {
             case .failure(.noBufferSpace):
                 outlet.flushOverflow()
             case .failure:

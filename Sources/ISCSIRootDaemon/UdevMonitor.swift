@@ -37,21 +37,12 @@ public final class UdevMonitor: Sendable {
         deliver: @escaping @Sendable (DeviceEvent) -> Bool
     ) throws(UdevMonitorError) {
         precondition(!matches.isEmpty, "a udev monitor needs at least one subsystem to match")
-        let wake: WakeEvent
-        do { wake = try WakeEvent() } catch { throw .wakeEvent(error) }
         let configuration = MonitorConfiguration(
             source: source, matches: matches, properties: properties, receiveBufferSize: receiveBufferSize)
-        thread = try DedicatedThread.start(name: "iscsi-udev", wake: wake) {
-            (wake, started: (Result<Void, UdevMonitorError>) -> Void) in
-            let monitor: MonitorHandle
-            do throws(UdevMonitorError) {
-                monitor = try MonitorHandle(configuration)
-            } catch {
-                started(.failure(error))
-                return
-            }
-            started(.success(()))
-            monitor.run(wake: wake, into: SourceOutlet(overflow: .overflow, deliver: deliver))
+        thread = try DedicatedThread.polling(
+            name: "iscsi-udev", overflow: .overflow, deliver: deliver, wakeEventFailure: UdevMonitorError.wakeEvent
+        ) { () throws(UdevMonitorError) -> MonitorHandle in
+            try MonitorHandle(configuration)
         }
     }
 
@@ -100,7 +91,7 @@ private struct MonitorConfiguration: Sendable {
 }
 
 /// The libudev context and monitor, owned by the monitor thread.
-private struct MonitorHandle: ~Copyable {
+private struct MonitorHandle: ~Copyable, PolledSource {
     private let udev: OpaquePointer
     private let monitor: OpaquePointer
     private let properties: [String]
@@ -143,23 +134,11 @@ private struct MonitorHandle: ~Copyable {
         udev_unref(udev)
     }
 
-    /// Receives until `wake` is signalled.
-    func run(wake: WakeEvent, into outlet: SourceOutlet<DeviceEvent>) {
-        let socket = udev_monitor_get_fd(monitor)
-        while true {
-            switch wake.wait(for: socket, timeoutMilliseconds: outlet.pollTimeoutMilliseconds) {
-            case .woken, .failed:
-                return
-            case .timedOut:
-                outlet.flushOverflow()
-            case .readable:
-                drain(into: outlet)
-            }
-        }
-    }
+    /// The monitor's netlink socket.
+    var descriptor: Int32 { udev_monitor_get_fd(monitor) }
 
     /// Reads every message queued on the socket (the socket is non-blocking).
-    private func drain(into outlet: SourceOutlet<DeviceEvent>) {
+    func drain(into outlet: SourceOutlet<DeviceEvent>) {
         for _ in 0..<1024 {
             guard let device = udev_monitor_receive_device(monitor) else {
                 switch errno {
