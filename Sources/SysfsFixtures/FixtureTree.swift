@@ -37,12 +37,9 @@ public final class FixtureTree {
     private var removed = false
     var adopted = false
 
-    /// A new, empty tree in a fresh temporary directory, removed on deinit: under `$TMPDIR` when set,
-    /// else in `/dev/shm` (tmpfs: creating thousands of small files on ext4 takes ~10 ms per LUN), else `/tmp`.
+    /// A new, empty tree in a fresh temporary directory (under `TemporaryDirectory.base`), removed on deinit.
     public convenience init() throws {
-        var temporary = ProcessInfo.processInfo.environment["TMPDIR"]
-            ?? (access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NSTemporaryDirectory())
-        while temporary.hasSuffix("/") { temporary.removeLast() }
+        let temporary = TemporaryDirectory.base
         var template = Array((temporary + "/iscsi-rootd-fixture-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw FixtureError.errno("mkdtemp", temporary) }
         try self.init(directory: String(cString: made), removesOnDeinit: true)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ISCSIRootCore
+import SysfsFixtures
 
 /// `iscsi-rootd check` against a good diskless root, and against each broken link alone.
 @Suite struct AuditTests {
@@ -80,10 +81,15 @@ import Testing
         ]
     }
 
-    /// Lays `files` out in a fresh temp dir (nil values are left out) plus the enablement link.
-    static func system(_ files: [String: String?], enabled: Bool = true) throws -> FileTree {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    /// Runs `body` with `files` laid out in a fresh temporary directory, removed when `body` returns.
+    static func withSystem<Result>(_ files: [String: String?], enabled: Bool = true,
+                                   _ body: (FileTree) throws -> Result) throws -> Result {
+        try TemporaryDirectory.with("audit") { path in try body(try layOut(files, enabled: enabled, in: path)) }
+    }
+
+    /// Lays `files` out under `path` (nil values are left out) plus the enablement link.
+    static func layOut(_ files: [String: String?], enabled: Bool = true, in path: String) throws -> FileTree {
+        let directory = URL(fileURLWithPath: path)
         for (path, contents) in files {
             guard let contents else { continue }
             let url = directory.appendingPathComponent(path)
@@ -96,7 +102,15 @@ import Testing
             try FileManager.default.createSymbolicLink(atPath: wants.appendingPathComponent("iscsi-rootd.service").path,
                                                        withDestinationPath: "/usr/lib/systemd/system/iscsi-rootd.service")
         }
-        return FileTree(root: directory.path)
+        return FileTree(root: path)
+    }
+
+    @Test func theLaidOutSystemIsRemovedAfterUse() throws {
+        let root = try Self.withSystem(try Self.goodFiles()) { system in
+            #expect(access(system.path("etc/fstab"), F_OK) == 0)
+            return system.root
+        }
+        #expect(access(root, F_OK) != 0, "\(root) was left behind")
     }
 
     static func session(recovery: RecoveryTimeout = .seconds(86400), nops: Int = 0, address: String = "10.0.0.1") -> ISCSISession {
@@ -131,7 +145,9 @@ import Testing
 
     static func audit(_ files: [String: String?], enabled: Bool = true, topology: Topology = topology(),
                       portalRoute: PortalRoute? = nil) throws -> [AuditItem] {
-        BootChainAudit(system: try system(files, enabled: enabled), topology: topology, policy: DiskPolicy(), portalRoute: portalRoute).run()
+        try withSystem(files, enabled: enabled) { system in
+            BootChainAudit(system: system, topology: topology, policy: DiskPolicy(), portalRoute: portalRoute).run()
+        }
     }
 
     /// The good files with some replaced (nil removes one).

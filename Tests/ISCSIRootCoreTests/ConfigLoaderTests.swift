@@ -1,11 +1,16 @@
 import Foundation
 import Testing
 @testable import ISCSIRootCore
+import SysfsFixtures
 
-@Suite struct ConfigLoaderTests {
+@Suite final class ConfigLoaderTests {
+    /// The directories this test made, removed with the suite instance (one per test).
+    private var made: [TemporaryDirectory] = []
+
     /// A system root in a temp dir with the given files under it.
     func root(_ files: [String: String]) throws -> FileTree {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID().uuidString)")
+        made.append(try TemporaryDirectory("config"))
+        let dir = URL(fileURLWithPath: made[made.count - 1].path)
         for (path, contents) in files {
             let url = dir.appendingPathComponent(path)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)

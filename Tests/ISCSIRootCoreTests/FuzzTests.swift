@@ -138,7 +138,9 @@ struct FuzzTests {
         let topology = tree.scanner.scan()
         let mountinfo = try tree.system.read("proc/self/mountinfo").get()
         let files = try AuditTests.goodFiles()
-        let system = try AuditTests.system(files)
+        let systemDirectory = try TemporaryDirectory("audit")
+        defer { systemDirectory.remove() }
+        let system = try AuditTests.layOut(files, in: systemDirectory.path)
         var damage = DamageTracker()
         var counts: [String: Int] = [:]
         for index in 0..<FuzzSettings.cases {

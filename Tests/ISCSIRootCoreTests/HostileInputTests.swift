@@ -6,11 +6,13 @@ import Testing
 /// Each class of hostile input of issue 10, handled at its root: one bounded number parser, one
 /// safe reader, config errors that name file:line whatever the line endings.
 @Suite("Hostile input: bounded numbers, the safe reader, config edge cases, kmsg and routes")
-struct HostileInputTests {
+final class HostileInputTests {
+    /// The directories this test made, removed with the suite instance (one per test).
+    private var made: [TemporaryDirectory] = []
+
     func temporaryDirectory() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
+        made.append(try TemporaryDirectory("hostile"))
+        return made[made.count - 1].path
     }
 
     // MARK: Numbers

@@ -17,8 +17,9 @@ import Testing
     }
 
     static func audit(_ files: [String: String?], enabled: Bool = true, systemd: SystemdAnswers? = nil) throws -> [AuditItem] {
-        BootChainAudit(system: try AuditTests.system(files, enabled: enabled), topology: AuditTests.topology(),
-                       policy: DiskPolicy(), systemd: systemd).run()
+        try AuditTests.withSystem(files, enabled: enabled) { system in
+            BootChainAudit(system: system, topology: AuditTests.topology(), policy: DiskPolicy(), systemd: systemd).run()
+        }
     }
 
     @Test func anInstallUnderUsrLocalPasses() throws {

@@ -1,13 +1,17 @@
 import Glibc
 @testable import ISCSIRootDaemon
+import SysfsFixtures
 import SystemPackage
 import Testing
 
 @Suite("FileReplacement: the one atomic replace of the state and metrics files")
-struct FileReplacementTests {
+final class FileReplacementTests {
+    /// The directories this test made, removed with the suite instance (one per test).
+    private var made: [TemporaryDirectory] = []
+
     private func directory() throws -> (path: String, fd: Int32) {
-        var template = Array("/tmp/iscsi-rootd-replace-XXXXXX".utf8CString)
-        let path = String(cString: try #require(mkdtemp(&template)))
+        made.append(try TemporaryDirectory("replace"))
+        let path = made[made.count - 1].path
         return (path, open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC))
     }
 

@@ -5,10 +5,21 @@ import SysfsFixtures
 import Testing
 
 @Suite("The state file writer: no link followed, the directory's owner and mode checked")
-struct StateFileTests {
+final class StateFileTests {
+    /// The directories this test made, removed with the suite instance (one per test).
+    private var made: [TemporaryDirectory] = []
+
     func temporaryDirectory() throws -> String {
-        var template = Array("/tmp/iscsi-rootd-state-XXXXXX".utf8CString)
-        return String(cString: try #require(mkdtemp(&template)))
+        made.append(try TemporaryDirectory("state"))
+        return made[made.count - 1].path
+    }
+
+    @Test func theTestsDirectoriesAreRemovedWithTheSuite() throws {
+        var suite: StateFileTests? = StateFileTests()
+        let base = try #require(suite).temporaryDirectory()
+        try "x\n".write(toFile: base + "/file")
+        suite = nil
+        #expect(access(base, F_OK) != 0, "\(base) was left behind")
     }
 
     func sample() -> DaemonStateFile {
