@@ -5,8 +5,10 @@ import ISCSIRootCore
 public enum UnreadableKind: Sendable {
     /// A directory in its place: read and write fail with EISDIR.
     case directory
-    /// A link to `/sys/kernel/uevent_seqnum`: it reads a number, and writing fails with EACCES even
-    /// for root (sysfs refuses writes to attributes without a store method).
+    /// A regular file that reads a number and refuses writes with EACCES, as sysfs refuses writes to
+    /// attributes without a store method: mode 0444, and for root `/sys/kernel/uevent_seqnum`
+    /// bind-mounted on it (unmounted by the next edit of that attribute and by `remove()`). Not a
+    /// link: the tuner's writes refuse links.
     case readOnly
     /// A link to `/proc/self/clear_refs`: reading fails with EINVAL, like `access_state` (as root;
     /// other users get EACCES).
@@ -21,6 +23,7 @@ extension FixtureTree {
     /// the sysfs root, links followed), keeping its mode; a file that is not there is created 0644.
     public func setAttribute(_ path: String, _ value: String) throws {
         let target = canonical(path)
+        unmountReadOnly(abs(target))
         var info = stat()
         let mode = stat(abs(target), &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG ? UInt16(info.st_mode & 0o7777) : 0o644
         try Files.write(abs(target), value + "\n", mode: mode)
@@ -28,6 +31,7 @@ extension FixtureTree {
 
     /// Deletes the attribute at `path` (an attribute this kernel does not have).
     public func removeAttribute(_ path: String) throws {
+        unmountReadOnly(abs(canonical(path)))
         try Files.remove(abs(canonical(path)))
     }
 
@@ -39,10 +43,18 @@ extension FixtureTree {
     /// Replaces the attribute at `path` by something that fails like a real sysfs file.
     public func makeUnreadable(_ path: String, _ kind: UnreadableKind) throws {
         let target = abs(canonical(path))
+        unmountReadOnly(target)
         try Files.remove(target)
         switch kind {
         case .directory: try Files.makeDirectories(target)
-        case .readOnly: try Files.symlink(target, target: "/sys/kernel/uevent_seqnum")
+        case .readOnly:
+            try Files.write(target, "0\n", mode: 0o444)
+            if getuid() == 0 {
+                guard Glibc.mount("/sys/kernel/uevent_seqnum", target, nil, UInt(MS_BIND), nil) == 0 else {
+                    throw FixtureError.errno("bind-mount /sys/kernel/uevent_seqnum on", target)
+                }
+                readOnlyMounts.insert(target)
+            }
         case .invalidArgument: try Files.symlink(target, target: "/proc/self/clear_refs")
         case .noSuchDevice: try Files.socketFile(target, scratch: directory + "/.socket-\(getpid())")
         }
@@ -108,4 +120,12 @@ extension FixtureTree {
 
     /// The device directory of a SCSI device, relative to the sysfs root (`class/scsi_device/H:C:T:L/device`).
     public static func deviceDirectory(_ hctl: String) -> String { "class/scsi_device/\(hctl)/device" }
+}
+
+extension FixtureTree {
+    /// Unmounts the read-only attribute bind-mounted at `absolute`, if there is one.
+    func unmountReadOnly(_ absolute: String) {
+        guard readOnlyMounts.remove(absolute) != nil else { return }
+        umount2(absolute, Int32(MNT_DETACH))
+    }
 }

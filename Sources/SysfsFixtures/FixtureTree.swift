@@ -35,6 +35,8 @@ public final class FixtureTree {
     var mounts: [(point: String, majorMinor: String, fileSystem: String, source: String)] = []
     var swaps: [(path: String, kind: String, kibibytes: UInt64)] = []
     private var removed = false
+    /// The attributes `makeUnreadable(_:.readOnly)` bind-mounted (as root), unmounted before removal.
+    var readOnlyMounts: Set<String> = []
     var adopted = false
 
     /// A new, empty tree in a fresh temporary directory (under `TemporaryDirectory.base`), removed on deinit.
@@ -84,6 +86,7 @@ public final class FixtureTree {
     public func remove() {
         guard !removed else { return }
         removed = true
+        for mount in readOnlyMounts { unmountReadOnly(mount) }
         try? FileManager.default.removeItem(atPath: directory)
     }
 

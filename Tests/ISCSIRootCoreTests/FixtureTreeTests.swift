@@ -73,6 +73,25 @@ struct FixtureTreeTests {
         #expect(tree.sysfs.resolve("class/scsi_device/2:0:0:27/device")?.hasSuffix("/session1/target2:0:0/2:0:0:27") == true)
     }
 
+    @Test func aWriteRefusesASymbolicLinkPlantedAtTheAttribute() throws {
+        let tree = try FixtureTree()
+        let session = try tree.addISCSISession(number: 1, host: 2)
+        let attribute = "\(session.devices[0].devicePath)/timeout"
+        let outside = try TemporaryDirectory("outside")
+        defer { outside.remove() }
+        let victim = outside.path + "/victim"
+        try "keep\n".write(toFile: victim, atomically: false, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: tree.sysfs.path(attribute))
+        try FileManager.default.createSymbolicLink(atPath: tree.sysfs.path(attribute), withDestinationPath: victim)
+
+        let result = tree.sysfs.write(attribute, "90")
+        #expect(errno(result) == "ELOOP")
+        if case .failure(let error) = result {
+            #expect(error.description == "\(tree.sysfs.path(attribute)): is a symbolic link")
+        }
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "keep\n")
+    }
+
     @Test func unreadableKindsFailWithTheRealErrors() throws {
         let tree = try FixtureTree()
         let session = try tree.addISCSISession(number: 1, host: 2)

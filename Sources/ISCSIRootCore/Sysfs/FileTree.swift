@@ -129,11 +129,18 @@ public struct FileTree: Sendable, Hashable {
 
     /// Writes `value` in one `write(2)`, the way sysfs attributes expect it. Opened like the
     /// shell's `echo value > attribute` (O_TRUNC, which sysfs ignores), so a plain file in a test
-    /// tree ends up holding exactly the value written.
+    /// tree ends up holding exactly the value written. A symbolic link at the last component is
+    /// refused (O_NOFOLLOW): real sysfs attributes never are links, and a planted one must not send
+    /// a write (as root) outside the tree.
     public func write(_ relative: String, _ value: String) -> Result<Void, FileError> {
         let absolute = path(relative)
         do {
-            let fd = try FileDescriptor.open(absolute, .writeOnly, options: [.closeOnExec, .truncate])
+            let fd: FileDescriptor
+            do {
+                fd = try FileDescriptor.open(absolute, .writeOnly, options: [.closeOnExec, .truncate, .noFollow])
+            } catch Errno.tooManySymbolicLinkLevels where Self.isSymbolicLink(absolute) {
+                return .failure(FileError(path: absolute, errno: .tooManySymbolicLinkLevels, detail: "is a symbolic link"))
+            }
             defer { try? fd.close() }
             var bytes = Array(value.utf8)
             let written = try bytes.withUnsafeMutableBytes { try fd.write(UnsafeRawBufferPointer($0)) }
