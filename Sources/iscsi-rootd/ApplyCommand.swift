@@ -9,7 +9,7 @@ struct ApplyCommand: ParsableCommand {
         discussion: """
             Writes only what differs and reads it back. One line per disk and setting.
             Exit codes: 0 every setting holds (with --dry-run: none would fail), 1 a setting failed, \
-            2 usage or configuration error, 3 the output could not be written.
+            2 usage or configuration error, 3 UNKNOWN: sysfs unreadable (as status), or the output could not be written.
             """
     )
 
@@ -26,7 +26,7 @@ struct ApplyCommand: ParsableCommand {
         let scan = paths.scanner().scanForTuning()
         if let reason = scan.unreadable {
             print("iscsi-rootd: \(reason)".escapedForDisplay, to: &StandardError.stream)
-            throw ExitCode(CommandExit.failed)
+            throw ExitCode(Int32(Severity.unknown.rawValue))
         }
         let outcomes = DiskTuner(sysfs: paths.sysfsTree, policy: configuration.disk).tune(scan.devices, dryRun: dryRun)
         let report = ApplyReport(outcomes: outcomes)

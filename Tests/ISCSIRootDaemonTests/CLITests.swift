@@ -248,6 +248,17 @@ struct CLITests {
         #expect(tree.sysfs.attribute("\(rootDisk)/timeout").value == "30")
     }
 
+    @Test("apply on a path that is no sysfs says so and exits 3 UNKNOWN, as status does")
+    func applyOnNoSysfs() throws {
+        let tree = try FixtureTree.healthyDisklessClient()
+        let arguments = ["--sysfs", tree.system.root, "--root", tree.system.root]
+        let result = try runIscsiRootd(["apply"] + arguments)
+        #expect(result.status == 3)
+        #expect(result.standardError.contains("\(tree.system.path("class")) does not exist: is \(tree.system.root)/ a sysfs?"),
+                "\(result.standardError)")
+        #expect(try runIscsiRootd(["status"] + arguments).status == result.status)
+    }
+
     @Test("apply --dry-run shows what would change and writes nothing")
     func applyDryRun() throws {
         let tree = try FixtureTree.healthyDisklessClient()
