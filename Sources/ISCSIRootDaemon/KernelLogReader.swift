@@ -55,7 +55,7 @@ public final class KernelLogReader: Sendable {
             close(fd)
             throw KernelLogError(path: path, errno: error)
         }
-        thread = try? DedicatedThread.start(name: "iscsi-kmsg", wake: wake) {
+        thread = DedicatedThread.start(name: "iscsi-kmsg", wake: wake) {
             (wake, started: (Result<Void, Never>) -> Void) in
             started(.success(()))
             defer { close(fd) }

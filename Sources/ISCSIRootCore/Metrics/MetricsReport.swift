@@ -183,7 +183,7 @@ public struct MetricsReport: Sendable {
         text == event ? event : "polling"
     }
 
-    static func sessionNumber(_ name: String) -> Int { Int(name.dropFirst("session".count)) ?? Int.max }
+    static func sessionNumber(_ name: String) -> Int { TopologyScanner.number(after: "session", in: name) ?? Int.max }
 }
 
 extension DaemonStatus {

@@ -233,11 +233,13 @@ assert_recovery_reported() {
 
 # assert_stall_in_time NAME UPTIME: the first "I/O to an iSCSI disk is stalled" entry for sda after the
 # guest's uptime UPTIME (its monotonic clock; the first write after the stop) came at most StallThreshold
-# (5 s) + 1 s later: the daemon dates a stall's start within half the idle sampling interval (0.5 s) of the
-# first stuck request; the rest covers the loop's own work and the writer's time from its start to its first
-# request reaching the disk, which the harness cannot see (5.31, 5.95 and 5.17 s were measured).
+# (5 s) + 1.25 s later. The daemon's own bound is StallThreshold + 0.75 s: it dates a stall's start within half
+# the idle sampling interval (0.5 s) of the first stuck request and samples every 0.25 s once requests are in
+# flight. The last 0.5 s is for what the harness cannot see: the writer's time from its start to its first
+# request reaching the disk, and the loop's turns under TCG on a loaded host (5.31, 5.95 and 5.17 s were
+# measured; the second's entry said "stalled 5.2 s").
 assert_stall_in_time() {
-	assert_journaled_within "$1" 6.0 "the first write" '.INFLIGHT | tonumber > 0' "" \
+	assert_journaled_within "$1" 6.25 "the first write" '.INFLIGHT | tonumber > 0' "" \
 		"I/O to an iSCSI disk is stalled" 0 "$2" '.DEVICE == "sda"'
 }
 

@@ -160,7 +160,7 @@ scenario_c_outage() {
 		assert_recovery_reported "$guest_start" "$data_session"
 	guest "cat /run/e2e/writer.start" && write_uptime=${GUEST_OUT%% *}
 	note "the writer started $(awk -v w="${write_uptime:-0}" -v s="$stop_uptime" 'BEGIN { printf "%.2f", w - s }') s after the stop"
-	daemon_check "$name: root stall journaled within StallThreshold + 1 s of the first write after the stop, with INFLIGHT" \
+	daemon_check "$name: root stall journaled within StallThreshold + 1.25 s of the first write after the stop, with INFLIGHT" \
 		assert_stall_in_time "${write_uptime:-$stop_uptime}"
 	daemon_check "$name: root stall cleared after the target returned" assert_stall_cleared "$guest_start"
 	fleet_after_outage "$name" "$data_session"

@@ -35,7 +35,7 @@ public struct NodeRecord: Sendable, Hashable {
             let portals = system.list("\(database)/\(target)")
                 .filter { $0 == "\(address),\(port)" || $0.hasPrefix("\(address),\(port),") }
             let exact = "\(address),\(port),\(tpgt)"
-            for portalDirectory in [exact] + portals.filter { $0 != exact }.sorted() {
+            for portalDirectory in [exact] + portals.filter({ $0 != exact }).sorted() {
                 let portal = "\(database)/\(target)/\(portalDirectory)"
                 for candidate in ["\(portal)/\(iface)", portal] {
                     if case .success(let text) = system.read(candidate) {
