@@ -29,7 +29,7 @@ struct ApplyCommand: ParsableCommand {
             throw ExitCode(Int32(Severity.unknown.rawValue))
         }
         let outcomes = DiskTuner(sysfs: paths.sysfsTree, policy: configuration.disk).tune(scan.devices, dryRun: dryRun)
-        let report = ApplyReport(outcomes: outcomes)
+        let report = ApplyReport(outcomes: outcomes, multipathPaths: ApplyReport.multipathPaths(scan.devices))
         try writeOutput(output.json ? report.json.serialized(pretty: true) + "\n" : report.text)
         if report.anyFailed { throw ExitCode(CommandExit.failed) }
     }

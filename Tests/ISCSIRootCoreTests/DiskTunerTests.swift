@@ -163,6 +163,7 @@ struct DiskTunerTests {
         #expect(lines[3].contains("FAILED: scheduler 'none' is not offered"))
         #expect(report.anyFailed)
         #expect(ApplyReport(outcomes: []).text == "no iSCSI disks to tune\n")
+        #expect(ApplyReport(outcomes: [], multipathPaths: 1).text == "1 iSCSI disk, a multipath path left to multipathd; nothing to tune\n")
     }
 
     @Test func applyReportJSONNamesEachResultKindAndTheOKFlag() throws {

@@ -248,6 +248,17 @@ struct CLITests {
         #expect(tree.sysfs.attribute("\(rootDisk)/timeout").value == "30")
     }
 
+    @Test("apply on a multipath-only client says the disks are there, left to multipathd, and changes nothing")
+    func applyMultipathOnly() throws {
+        let tree = try FixtureTree()
+        try Scenario.multipath.layOut(in: tree)
+        let before = snapshot(tree.directory)
+        let result = try runIscsiRootd(["apply", "--sysfs", tree.sysfs.root, "--root", tree.system.root])
+        #expect(result.status == 0)
+        #expect(result.standardOutput == "2 iSCSI disks, all multipath paths left to multipathd; nothing to tune\n")
+        #expect(snapshot(tree.directory) == before)
+    }
+
     @Test("apply on a path that is no sysfs says so and exits 3 UNKNOWN, as status does")
     func applyOnNoSysfs() throws {
         let tree = try FixtureTree.healthyDisklessClient()

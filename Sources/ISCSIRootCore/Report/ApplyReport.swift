@@ -1,9 +1,17 @@
 /// What `iscsi-rootd apply` prints: one line (or JSON object) per disk and setting.
 public struct ApplyReport: Sendable {
     public let outcomes: [TuningOutcome]
+    /// The iSCSI disks left as multipathd and udev set them (multipath paths; see `DiskPolicy.applies`).
+    public let multipathPaths: Int
 
-    public init(outcomes: [TuningOutcome]) {
+    public init(outcomes: [TuningOutcome], multipathPaths: Int = 0) {
         self.outcomes = outcomes
+        self.multipathPaths = multipathPaths
+    }
+
+    /// The multipath paths among `devices`: iSCSI disks `apply` leaves to multipathd.
+    public static func multipathPaths(_ devices: [SCSIDevice]) -> Int {
+        devices.count { $0.isISCSI && $0.isMultipathPath }
     }
 
     /// Whether any setting failed (the exit code is then 1).
@@ -13,7 +21,13 @@ public struct ApplyReport: Sendable {
 
     /// `sda  2:0:0:0  session1  timeout    changed 30 -> 90`.
     public var text: String {
-        if outcomes.isEmpty { return "no iSCSI disks to tune\n" }
+        if outcomes.isEmpty {
+            switch multipathPaths {
+            case 0: return "no iSCSI disks to tune\n"
+            case 1: return "1 iSCSI disk, a multipath path left to multipathd; nothing to tune\n"
+            default: return "\(multipathPaths) iSCSI disks, all multipath paths left to multipathd; nothing to tune\n"
+            }
+        }
         let rows = outcomes.map { outcome in
             [outcome.disk, outcome.hctl.description, outcome.sessionNumber.map { ISCSISession.name($0) } ?? "-",
              outcome.setting.rawValue, Self.describe(outcome.result)]
