@@ -329,6 +329,25 @@ import SysfsFixtures
         Self.expectOnly("network", items)
     }
 
+    @Test func anEmptyNetworkFileOrALinkToDevNullMasksItsNameAndMatchesNothing() throws {
+        // The empty /etc file masks the /usr/lib one of its name (which would match eth0 and fail)
+        // and applies to no interface itself: the good 50- file decides, as in networkd.
+        let all = "[Match]\nName=en* eth[0-9]\n\n[Network]\nDHCP=yes\n"
+        let items = try Self.audit(try Self.changed([
+            "etc/systemd/network/10-all.network": "",
+            "usr/lib/systemd/network/10-all.network": all,
+        ]))
+        let network = try Self.item("network", items)
+        #expect(network.verdict == .ok, "\(network.detail)")
+        #expect(network.detail.contains("managed by /etc/systemd/network/50-iscsi-root.network"), "\(network.detail)")
+
+        let linked = try Self.withSystem(try Self.changed(["usr/lib/systemd/network/10-all.network": all])) { system in
+            #expect(symlink("/dev/null", system.path("etc/systemd/network/10-all.network")) == 0)
+            return BootChainAudit(system: system, topology: Self.topology(), policy: DiskPolicy()).run()
+        }
+        #expect(try Self.item("network", linked).verdict == .ok)
+    }
+
     @Test func networkFilesUnderUsrLocalCountAndEtcOverridesThem() throws {
         // networkd reads /usr/local/lib/systemd/network too (an admin or a local package may put the file there).
         let local = "[Match]\nName=eth0\n\n[Network]\nDHCP=yes\n"

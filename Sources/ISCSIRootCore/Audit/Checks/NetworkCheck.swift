@@ -122,7 +122,8 @@ struct NetworkCheck {
     }
 
     /// The .network file networkd applies to `interface`: the first matching one in file-name order
-    /// (one per name, the earlier directory winning).
+    /// (one per name, the earlier directory winning). An empty file or a link to /dev/null masks its
+    /// name: it hides the same name in later directories and applies to no interface.
     func matchingNetworkFile(_ interface: String) -> UnitFile? {
         var byName: [String: String] = [:]
         for directory in Self.networkDirectories {
@@ -134,7 +135,7 @@ struct NetworkCheck {
         for name in byName.keys.sorted() {
             guard let path = byName[name], case .success(let text) = system.read(path) else { continue }
             let file = UnitFile(path: "/\(path)", text: text)
-            if matches(file, interface: interface, macAddress: macAddress) { return file }
+            if !file.isEmpty && matches(file, interface: interface, macAddress: macAddress) { return file }
         }
         return nil
     }
