@@ -151,11 +151,17 @@ import Testing
         #expect(replaced.detail.contains("node.session.timeo.replacement_timeout not set (iscsiadm's default 120)"))
         #expect(replaced.detail.contains("/etc/dracut.conf.d/site.conf"))
         #expect(!replaced.detail.contains("/etc/dracut.conf.d/iscsi-rootd.conf"))
+        // site.conf is read after iscsi-rootd.conf: copying the example there again would not help.
+        #expect(replaced.fix?.hasPrefix("add rd.iscsi.param=") == true, "\(replaced.fix ?? "")")
+        #expect(replaced.fix?.contains("to kernel_cmdline= in /etc/dracut.conf.d/site.conf (read after /etc/dracut.conf.d/iscsi-rootd.conf") == true,
+                "\(replaced.fix ?? "")")
 
         let mainReplaced = try Self.initramfs(["proc/cmdline": "BOOT_IMAGE=/vmlinuz \(Self.netroot)\n",
                                                "etc/dracut.conf": "kernel_cmdline=\"\(Self.params)\"\n",
                                                "etc/dracut.conf.d/10-net.conf": "  kernel_cmdline='ip=dhcp'  # the site's network\n"])
         #expect(mainReplaced.verdict == .warn, "\(mainReplaced.detail)")
+        // 10-net.conf is read before iscsi-rootd.conf: the example's kernel_cmdline+= would add to it.
+        #expect(mainReplaced.fix?.hasPrefix("copy ") == true, "\(mainReplaced.fix ?? "")")
 
         // A replacement that carries the settings, and additions after it, still pass.
         let setAgain = try Self.initramfs(["proc/cmdline": "BOOT_IMAGE=/vmlinuz \(Self.netroot)\n",

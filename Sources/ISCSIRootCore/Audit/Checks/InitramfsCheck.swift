@@ -79,6 +79,9 @@ struct InitramfsCheck {
                     fix: "install iscsi-rootd's hooks over \(install.path) and \(hook.path) (make install-initcpio), \(rebuild)")
     }
 
+    /// The name of iscsi-rootd's dracut drop-in.
+    static let dracutDropIn = "iscsi-rootd.conf"
+
     /// dracut's iscsi module writes every `rd.iscsi.param=` of the command line (including what
     /// `kernel_cmdline=` in its config put into the image's /etc/cmdline.d) into the node record it logs
     /// in with (iscsiadm); unset keys keep open-iscsi's defaults.
@@ -89,10 +92,13 @@ struct InitramfsCheck {
         // dracut's order: /etc/dracut.conf, then the drop-ins of both directories by name, a file in /etc
         // replacing the one of the same name in /usr/lib.
         var dropIns: [String: String] = [:]
+        // The drop-in whose `kernel_cmdline=` replaced what earlier files set, last of all (by name).
+        var replacer: (name: String, path: String)?
         for directory in ["usr/lib/dracut/dracut.conf.d", "etc/dracut.conf.d"] {
             for file in system.list(directory) where file.hasSuffix(".conf") { dropIns[file] = "\(directory)/\(file)" }
         }
-        for path in ["etc/dracut.conf"] + dropIns.keys.sorted().compactMap({ dropIns[$0] }) {
+        for name in [""] + dropIns.keys.sorted() {
+            let path = name.isEmpty ? "etc/dracut.conf" : dropIns[name]!
             guard case .success(let config) = system.read(path) else { continue }
             // dracut sources each file as shell: `kernel_cmdline+=` adds, `kernel_cmdline=` replaces what
             // earlier files set (their rd.iscsi.param= never reach the image).
@@ -106,6 +112,7 @@ struct InitramfsCheck {
                 } else if assignment.hasPrefix("=") {
                     text = String(assignment.dropFirst())
                     sources = ["/\(path)"]
+                    replacer = name.isEmpty ? nil : (name, "/\(path)")
                 }
             }
         }
@@ -113,7 +120,18 @@ struct InitramfsCheck {
         sources.insert("the kernel command line", at: 0)
         let words = RootLoginParameters.recommended.map { "rd.iscsi.param=\($0)" }.joined(separator: " ")
         return item("dracut (iscsi module)", RootLoginParameters(text: text, login: "iscsiadm"), source: "rd.iscsi.param= on \(sources.joined(separator: " and "))",
-                    fix: "copy \(layout.example("dracut-iscsi-rootd.conf")) to /etc/dracut.conf.d/iscsi-rootd.conf and run dracut -f, or add to the kernel command line: \(words)")
+                    fix: dracutFix(words: words, replacer: replacer))
+    }
+
+    /// Where the settings go: iscsi-rootd's drop-in, unless a drop-in read after it replaces
+    /// `kernel_cmdline` (then that file must carry them).
+    private func dracutFix(words: String, replacer: (name: String, path: String)?) -> String {
+        let example = layout.example("dracut-iscsi-rootd.conf")
+        let orCommandLine = "or add to the kernel command line: \(words)"
+        if let replacer, replacer.name > Self.dracutDropIn {
+            return "add \(words) to kernel_cmdline= in \(replacer.path) (read after /etc/dracut.conf.d/\(Self.dracutDropIn), its kernel_cmdline= replaces what \(example) sets) and run dracut -f, \(orCommandLine)"
+        }
+        return "copy \(example) to /etc/dracut.conf.d/\(Self.dracutDropIn) and run dracut -f, \(orCommandLine)"
     }
 
     /// open-iscsi's local-top/iscsi sources /etc/iscsi.initramfs (copied from /etc/iscsi/iscsi.initramfs)
