@@ -19,7 +19,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
@@ -36,17 +35,14 @@ let package = Package(
         // Effects: libudev, sd_notify, the journal, netlink, signals, the state file.
         .target(
             name: "ISCSIRootDaemon",
-            dependencies: [
-                "ISCSIRootCore", "CUdev", "CSystemd",
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["ISCSIRootCore", "CUdev", "CSystemd"],
             swiftSettings: daemonSettings
         ),
         // The daemon's process (`iscsi-rootd run` executes it): no Foundation, no ArgumentParser,
-        // no regex engine, and it starts no Swift concurrency, so what mlockall locks stays small.
+        // no regex engine, no Swift concurrency runtime or libdispatch, so what mlockall locks stays small.
         .executableTarget(
             name: "iscsi-rootd-daemon",
-            dependencies: ["ISCSIRootCore", "ISCSIRootDaemon", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ISCSIRootCore", "ISCSIRootDaemon"],
             swiftSettings: daemonSettings,
             // Its own symbols need not be exported (the static runtime's link line says -export-dynamic):
             // 0.4 MB less for mlockall to lock.
@@ -64,7 +60,6 @@ let package = Package(
         .target(name: "SysfsFixtures", dependencies: ["ISCSIRootCore"]),
         .executableTarget(name: "iscsi-rootd-sim", dependencies: [
             "SysfsFixtures", "ISCSIRootDaemon",
-            .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

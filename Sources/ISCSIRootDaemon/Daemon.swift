@@ -1,6 +1,5 @@
 import Glibc
 import ISCSIRootCore
-import Logging
 import SystemPackage
 
 /// `iscsi-rootd run`: wires the event sources (udev, NETLINK_ISCSI, rtnetlink, the kernel log,
@@ -226,11 +225,17 @@ public enum Daemon {
 extension Moment {
     /// Now: CLOCK_MONOTONIC (the kernel log's clock) and CLOCK_REALTIME.
     public static var now: Moment {
-        var monotonic = timespec()
         var realtime = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &monotonic)
         clock_gettime(CLOCK_REALTIME, &realtime)
-        return Moment(monotonic: .seconds(monotonic.tv_sec) + .nanoseconds(monotonic.tv_nsec),
+        return Moment(monotonic: monotonicNow,
                       wallMicroseconds: Int64(realtime.tv_sec) * 1_000_000 + Int64(realtime.tv_nsec) / 1000)
+    }
+
+    /// CLOCK_MONOTONIC alone, for deadlines and intervals. Not `ContinuousClock`: it lives in Swift's
+    /// concurrency runtime, which would link that runtime and libdispatch into the daemon (issue 14).
+    public static var monotonicNow: Duration {
+        var monotonic = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &monotonic)
+        return .seconds(monotonic.tv_sec) + .nanoseconds(monotonic.tv_nsec)
     }
 }

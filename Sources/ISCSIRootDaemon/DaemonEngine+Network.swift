@@ -1,5 +1,4 @@
 import ISCSIRootCore
-import Logging
 
 /// The network under the root sessions: rtnetlink messages keep the engine's picture of links and
 /// addresses current, and every change (and every poll) asks the kernel again for the route to

@@ -1,5 +1,4 @@
 import ISCSIRootCore
-import Logging
 
 /// How `run` was asked to watch.
 public struct DaemonOptions: Sendable {
@@ -309,15 +308,15 @@ struct DaemonEngine {
     private mutating func route(_ entry: JournalEntry) {
         switch entry {
         case .event(let event): emit(event)
-        case .notice(let message, let fields): logger.notice("\(message)", metadata: Self.metadata(fields))
+        case .notice(let message, let fields): logger.notice(message, fields: Self.fields(fields))
         }
     }
 
     /// One journal entry, kept in the state file's recent events too.
     mutating func emit(_ event: HealthEvent) {
-        var metadata = Self.metadata(event.fields)
-        metadata[JournalField.messageID.rawValue] = .string(event.kind.id)
-        logger.log(level: Self.level(event.kind.priority), "\(event.message)", metadata: metadata)
+        var fields = Self.fields(event.fields)
+        fields[JournalField.messageID.rawValue] = event.kind.id
+        logger.log(level: Logger.Level(priority: event.kind.priority), event.message, fields: fields)
         state.recentEvents.append(event)
         if state.recentEvents.count > 30 { state.recentEvents.removeFirst(state.recentEvents.count - 30) }
     }
@@ -363,18 +362,8 @@ struct DaemonEngine {
         state.residentKiB = usage.residentKiB
     }
 
-    static func metadata(_ fields: [JournalField: String]) -> Logger.Metadata {
-        Dictionary(uniqueKeysWithValues: fields.map { ($0.key.rawValue, Logger.MetadataValue.string($0.value)) })
-    }
-
-    static func level(_ priority: Int) -> Logger.Level {
-        switch priority {
-        case ...2: .critical
-        case 3: .error
-        case 4: .warning
-        case 5: .notice
-        default: .info
-        }
+    static func fields(_ fields: [JournalField: String]) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: fields.map { ($0.key.rawValue, $0.value) })
     }
 
     /// Each device with its disk name (nil while it has none).

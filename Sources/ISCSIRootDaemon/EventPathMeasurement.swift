@@ -1,6 +1,5 @@
 import Glibc
 import ISCSIRootCore
-import Logging
 
 /// The daemon's device-event path, timed on a tree (for `scripts/benchmark`, through `iscsi-rootd-sim events`).
 public enum EventPathMeasurement {
@@ -21,7 +20,6 @@ public enum EventPathMeasurement {
         var engine = DaemonEngine(options: options, configuration: Configuration(), configurationFiles: [], logger: logger,
                                   notifier: Notifier(), deviceEvents: "synthetic", sessionEvents: "none",
                                   discoversByPolling: false, pid: 0, bootID: "benchmark", at: .now)
-        let clock = ContinuousClock()
         var samples: [Sample] = []
         samples.reserveCapacity(count)
         for seqnum in 0..<count {
@@ -29,9 +27,9 @@ public enum EventPathMeasurement {
             let event = Uevent(action: .add, subsystem: "scsi", devtype: "scsi_device", devpath: devpath, sysname: hctl,
                                seqnum: UInt64(seqnum), properties: [:])
             let (cpuBefore, switchesBefore) = (threadCPUTime(), involuntarySwitches())
-            let start = clock.now
+            let start = Moment.monotonicNow
             engine.handle(event, at: .now)
-            let wall = clock.now - start
+            let wall = Moment.monotonicNow - start
             samples.append(Sample(wall: wall, cpu: threadCPUTime() - cpuBefore, preemptions: involuntarySwitches() - switchesBefore))
         }
         return samples

@@ -1,7 +1,6 @@
 import CSystemd
 import Glibc
 import ISCSIRootCore
-import Logging
 
 /// Where `JournalLogHandler` sends entries.
 public enum LogDestination: Sendable, Hashable {
@@ -16,32 +15,22 @@ public enum LogDestination: Sendable, Hashable {
     }
 }
 
-/// A swift-log handler that writes each entry as one structured journal entry: `MESSAGE`,
-/// `PRIORITY`, `SYSLOG_IDENTIFIER`, and every metadata key as a journal field (see `fieldName`),
-/// so `journalctl ISCSI_SESSION=session1` and `journalctl MESSAGE_ID=…` work. On stderr the same
+/// Writes each `Logger` entry as one structured journal entry: `MESSAGE`, `PRIORITY`,
+/// `SYSLOG_IDENTIFIER`, and every field under its journal field name (see `fieldName`), so
+/// `journalctl ISCSI_SESSION=session1` and `journalctl MESSAGE_ID=…` work. On stderr the same
 /// entry is one `LogLine` (without `SYSLOG_IDENTIFIER`).
-public struct JournalLogHandler: LogHandler {
+public struct JournalLogHandler: Sendable {
     public let identifier: String
     public let destination: LogDestination
-    public var logLevel: Logger.Level
-    public var metadata: Logger.Metadata = [:]
-    public var metadataProvider: Logger.MetadataProvider?
 
-    public init(identifier: String = "iscsi-rootd", destination: LogDestination = .automatic(),
-                logLevel: Logger.Level = .info, metadataProvider: Logger.MetadataProvider? = nil) {
+    public init(identifier: String = "iscsi-rootd", destination: LogDestination = .automatic()) {
         self.identifier = identifier
         self.destination = destination
-        self.logLevel = logLevel
-        self.metadataProvider = metadataProvider
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    public func log(event: LogEvent) {
-        let line = logLine(for: event)
+    /// Writes `entry`, its fields renamed by `fieldName`.
+    public func log(_ entry: LogLine) {
+        let line = journalLine(for: entry)
         switch destination {
         case .journal:
             // An entry the journal refused (journald restarting, …) still gets out.
@@ -51,36 +40,19 @@ public struct JournalLogHandler: LogHandler {
         }
     }
 
-    /// The entry for `event`: its priority, message and fields (the handler's metadata, then the
-    /// provider's, then the event's, later ones winning; `ERROR` from the event's error).
-    func logLine(for event: LogEvent) -> LogLine {
-        var merged = metadata
-        if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
-        if let own = event.metadata { merged.merge(own) { $1 } }
+    /// `entry` with its field names made journal field names.
+    func journalLine(for entry: LogLine) -> LogLine {
         var fields: [String: String] = [:]
-        if let error = event.error { fields["ERROR"] = "\(error)" }
-        for (key, value) in merged {
-            fields[Self.fieldName(key)] = Self.text(value)
+        for (key, value) in entry.fields {
+            fields[Self.fieldName(key)] = value
         }
-        return LogLine(priority: Self.priority(event.level), message: event.message.description, fields: fields)
+        return LogLine(priority: entry.priority, message: entry.message, fields: fields)
     }
 
-    /// The syslog priority for a swift-log level.
-    public static func priority(_ level: Logger.Level) -> Int {
-        switch level {
-        case .trace, .debug: 7
-        case .info: 6
-        case .notice: 5
-        case .warning: 4
-        case .error: 3
-        case .critical: 2
-        }
-    }
-
-    /// The handler's own fields; a metadata key that maps to one of them is prefixed `META_`.
+    /// The handler's own fields; a key that maps to one of them is prefixed `META_`.
     static let reservedFieldNames: Set<String> = ["MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER"]
 
-    /// The journal field name for a metadata key. Journal names are `[A-Z0-9_]`, at most 64
+    /// The journal field name for a field key. Journal names are `[A-Z0-9_]`, at most 64
     /// characters, and neither start with `_` (trusted fields) nor with a digit. So: letters are
     /// upper-cased, other characters become `_`, leading `_` are dropped, and a name that is then
     /// empty, starts with a digit, or is one of the handler's own fields gets the prefix `META_`.
@@ -110,14 +82,6 @@ public struct JournalLogHandler: LogHandler {
 
     static func isFieldNameCharacter(_ scalar: Unicode.Scalar) -> Bool {
         ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "_"
-    }
-
-    private static func text(_ value: Logger.Metadata.Value) -> String {
-        switch value {
-        case .string(let string): string
-        case .stringConvertible(let convertible): convertible.description
-        default: value.description
-        }
     }
 
     private static func sendToJournal(_ line: LogLine, identifier: String) -> Bool {

@@ -1,5 +1,6 @@
 import CSystemd
 import Glibc
+import ISCSIRootCore
 import SystemPackage
 import Synchronization
 
@@ -73,8 +74,8 @@ final class MetricsFile: Sendable {
     /// Publishes `text` and waits at most `limit` for it to be written (at stop).
     func finish(_ text: String, within limit: Duration) {
         publish(text)
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
+        let deadline = Moment.monotonicNow + limit
+        while Moment.monotonicNow < deadline {
             if shared.withLock({ $0.writtenCount >= $0.publishedCount }) { return }
             usleep(10_000)
         }

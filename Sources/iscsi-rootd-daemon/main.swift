@@ -1,7 +1,6 @@
 import Glibc
 import ISCSIRootCore
 import ISCSIRootDaemon
-import Logging
 
 // iscsi-rootd-daemon: the process that keeps the root alive (`iscsi-rootd run` executes it). It
 // carries no Foundation, no ArgumentParser and no regex engine, and starts no Swift concurrency (no
@@ -36,8 +35,7 @@ case .run(let options, let log):
     // PR_SET_IO_FLUSHER is per thread.
     SignalSource.blockHandledSignals()
     let hygiene = ProcessHygiene.apply()
-    var logger = Logger(label: "iscsi-rootd") { _ in JournalLogHandler(destination: log) }
-    logger.logLevel = .info
+    let logger = Logger(handler: JournalLogHandler(destination: log))
     for step in hygiene {
         if case .failed = step.outcome { logger.warning("\(step)") } else { logger.info("\(step)") }
     }

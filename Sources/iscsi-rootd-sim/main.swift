@@ -1,7 +1,6 @@
 import ArgumentParser
 import ISCSIRootCore
 import ISCSIRootDaemon
-import Logging
 import SysfsFixtures
 
 /// Lays out and changes a simulated diskless client (DIR/sys, DIR/root) built from the real captures,
@@ -118,7 +117,7 @@ struct Events: ParsableCommand {
         }
         let options = DaemonOptions(sysfs: tree.sysfs, system: tree.system, configFile: nil,
                                     stateDirectory: directory + "/state", udev: .off, pollInterval: .seconds(5), kernelLog: nil)
-        let logger = Logger(label: "iscsi-rootd") { _ in JournalLogHandler(destination: .stderr) }
+        let logger = Logger(handler: JournalLogHandler(destination: .stderr))
         let samples = try EventPathMeasurement.run(options: options, hctl: hctl, devpath: devpath, count: count, logger: logger) {
             try tree.setAttribute("\(deviceDirectory)/timeout", "30")
             try tree.setAttribute("\(deviceDirectory)/block/\(disk)/queue/scheduler", "[mq-deadline] none")

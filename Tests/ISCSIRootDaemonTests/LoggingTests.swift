@@ -1,11 +1,9 @@
 import Glibc
-import Logging
 import Testing
 @testable import ISCSIRootDaemon
 
-private func event(_ level: Logger.Level, _ message: Logger.Message, _ metadata: Logger.Metadata? = nil) -> LogEvent {
-    LogEvent(level: level, message: message, metadata: metadata, source: nil,
-             file: #fileID, function: #function, line: #line)
+private func entry(_ level: Logger.Level, _ message: String, _ fields: [String: String] = [:]) -> LogLine {
+    LogLine(priority: level.rawValue, message: message, fields: fields)
 }
 
 @Suite("JournalLogHandler and LogLine")
@@ -13,7 +11,7 @@ struct LoggingTests {
     @Test("an entry reads as the documented line")
     func documentedLine() {
         let handler = JournalLogHandler(destination: .stderr)
-        let line = handler.logLine(for: event(.warning, "session1 failed", [
+        let line = handler.journalLine(for: entry(.warning, "session1 failed", [
             "MESSAGE_ID": "4e1c2b9a6f0d4a3e8b7c5d2e1f0a9b8c",
             "ISCSI_SESSION": "session1",
             "ISCSI_TARGET": "iqn.2003-01.org.linux-iscsi:target x",
@@ -25,7 +23,7 @@ struct LoggingTests {
     @Test("messages and values with the format's special characters survive a round trip")
     func roundTrip() throws {
         let handler = JournalLogHandler(destination: .stderr)
-        let tricky = handler.logLine(for: event(.error, "\(#"writing "none" to sda [2:0:0:0] failed:\ EINVAL"#)\nsecond line\r", [
+        let tricky = handler.journalLine(for: entry(.error, "\(#"writing "none" to sda [2:0:0:0] failed:\ EINVAL"#)\nsecond line\r", [
             "empty": "",
             "spaces": "a b  c",
             "quotes": #"say "hi" \ bye"#,
@@ -67,25 +65,21 @@ struct LoggingTests {
         #expect(expected.unicodeScalars.allSatisfy(JournalLogHandler.isFieldNameCharacter))
     }
 
-    @Test("swift-log levels map to syslog priorities")
-    func priorities() {
-        let expected: [(Logger.Level, Int)] = [
-            (.trace, 7), (.debug, 7), (.info, 6), (.notice, 5), (.warning, 4), (.error, 3), (.critical, 2),
-        ]
-        for (level, priority) in expected {
-            #expect(JournalLogHandler.priority(level) == priority)
-        }
+    @Test("syslog priorities map to the logger's levels: 0–2 critical, 7 (debug) info", arguments: [
+        (0, Logger.Level.critical), (1, .critical), (2, .critical), (3, .error), (4, .warning), (5, .notice),
+        (6, .info), (7, .info),
+    ])
+    func levels(priority: Int, level: Logger.Level) {
+        #expect(Logger.Level(priority: priority) == level)
     }
 
-    @Test("event metadata overrides the provider's, which overrides the handler's")
-    func metadataMerge() {
-        var handler = JournalLogHandler(destination: .stderr, metadataProvider: Logger.MetadataProvider {
-            ["DEVICE": "sdb", "SCSI_HOST": "host2"]
-        })
-        handler[metadataKey: "DEVICE"] = "sda"
-        handler[metadataKey: "ROOT"] = "1"
-        let line = handler.logLine(for: event(.info, "tuned", ["SCSI_HOST": "host3"]))
-        #expect(line.fields == ["DEVICE": "sdb", "SCSI_HOST": "host3", "ROOT": "1"])
+    @Test("field keys are renamed to journal field names, values kept exactly")
+    func fieldsRenamed() {
+        let line = JournalLogHandler(destination: .stderr).journalLine(for: entry(.notice, "tuned", [
+            "scsi.host": "host3", "DEVICE": "sd b\\n", "priority": "x",
+        ]))
+        #expect(line == LogLine(priority: 5, message: "tuned",
+                                fields: ["SCSI_HOST": "host3", "DEVICE": "sd b\\n", "META_PRIORITY": "x"]))
     }
 
     @Test("malformed lines are rejected with the reason and place", arguments: [

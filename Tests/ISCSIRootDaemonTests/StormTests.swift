@@ -1,7 +1,6 @@
 import Glibc
 import ISCSIRootCore
 @testable import ISCSIRootDaemon
-import Logging
 import SysfsFixtures
 import Testing
 
@@ -23,7 +22,7 @@ extension ProcessEnvironmentTests {
             let options = DaemonOptions(sysfs: tree.sysfs, system: tree.system, configFile: nil,
                                         stateDirectory: tree.directory + "/state", udev: .on, pollInterval: .seconds(5),
                                         kernelLog: nil)
-            let logger = Logger(label: "storm") { _ in SwiftLogNoOpLogHandler() }
+            let logger = Logger.discarding
             var clock = Moment(monotonic: .seconds(100), wallMicroseconds: 1_764_000_000_000_000)
             func advance(_ milliseconds: Int64) {
                 clock = Moment(monotonic: clock.monotonic + .milliseconds(milliseconds),
