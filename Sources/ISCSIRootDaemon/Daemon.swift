@@ -205,7 +205,7 @@ public enum Daemon {
             }
             if engine.networkDue && now.since(engine.lastNetworkCheck) >= .milliseconds(100) { engine.checkNetwork(at: now) }
             if (engine.pollDue && now.since(engine.lastPoll) >= .milliseconds(250)) || isDue(engine.lastPoll, engine.pollInterval, at: now) {
-                engine.poll(at: now)
+                engine.poll(at: now, onlyIfChanged: !engine.pollDue)
             } else if now.since(engine.lastIOSample) + ioInterval / 2 >= ioInterval, engine.sampleIO(at: now) {
                 engine.updateStatus(at: now)
             }

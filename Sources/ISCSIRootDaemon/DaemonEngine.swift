@@ -58,6 +58,12 @@ struct DaemonEngine {
     /// `[Metrics] TextfileDirectory=`'s file, when set.
     private var metricsFile: MetricsFile?
     private(set) var lastPoll: Moment
+    /// When sysfs was last scanned in full (start, a full poll, the drift sweep), and when a poll
+    /// last did all its work on a fresh scan.
+    private(set) var lastScan: Moment
+    private(set) var lastFullPoll: Moment
+    /// What the last full poll's watch read: an idle poll that reads the same does not rescan.
+    private var lastWatch: TopologyWatch?
     private(set) var lastIOSample: Moment
     /// Whether the last I/O sample found requests in flight on an iSCSI disk: only then can a stall
     /// begin, so only then are the counters sampled four times a second (`Daemon.loop`).
@@ -94,6 +100,8 @@ struct DaemonEngine {
         topology = Topology(sessions: [], hosts: [], devices: [], chains: [])
         metricsFile = configuration.textfileDirectory.map { MetricsFile(directory: $0) }
         lastPoll = now
+        lastScan = now
+        lastFullPoll = now
         lastIOSample = now
         lastVerify = now
         lastNetworkCheck = now
@@ -118,7 +126,9 @@ struct DaemonEngine {
         knownDevices = Self.disksByDevice(devices)
         report(tuning: DiskTuner(sysfs: options.sysfs, policy: configuration.disk).tune(devices), drift: false, at: now)
         tuneSessions(at: now)
+        lastWatch = scanner.watch(topology)
         topology = scanner.scan()
+        lastScan = now
         if topology.unreadable == nil { state.lastPollMicroseconds = now.wallMicroseconds }
         report(recovery.update(topology, at: now), at: now)
         checkNetwork(at: now)
@@ -156,13 +166,30 @@ struct DaemonEngine {
     var pollDue = false
 
     /// A full look at sysfs: session, host and disk states, root timers, new and vanished disks.
-    mutating func poll(at now: Moment) {
+    /// `onlyIfChanged` (the periodic poll): when all is well, the last scan was readable and the
+    /// watch (`TopologyWatch`) reads what the last full poll's did, the scan is left out and the
+    /// poll reads only the I/O counters, ext4 error counts and the network; a full poll at least
+    /// once every VerifyInterval all the same. Events (udev, NETLINK_ISCSI, a reload) poll in full.
+    mutating func poll(at now: Moment, onlyIfChanged: Bool = false) {
         lastPoll = now
         pollDue = false
         // The I/O counters first: a stall due on this tick is journaled before the scan, not after
         // it (100-300 ms under QEMU's TCG, measured in the e2e guest); a disk the scan finds new is
         // sampled from the next tick.
         sampleIO(at: now)
+        // Read before the scan: a change while scanning makes the next watch differ.
+        let watch = scanner.watch(topology)
+        if onlyIfChanged, !somethingIsWrong, topology.unreadable == nil, watch == lastWatch,
+           now.since(lastFullPoll) + options.pollInterval / 2 < configuration.verifyInterval {
+            state.lastPollMicroseconds = now.wallMicroseconds
+            checkNetwork(at: now)
+            report(damageTracker.observeExt4(errorCounts: scanner.ext4ErrorCounts(of: topology), topology: topology, at: now), at: now)
+            updateStatus(at: now)
+            return
+        }
+        lastWatch = watch
+        lastFullPoll = now
+        lastScan = now
         topology = scanner.scan()
         if topology.unreadable == nil { state.lastPollMicroseconds = now.wallMicroseconds }
         if discoversByPolling { discoverDevices(at: now) }
@@ -190,7 +217,11 @@ struct DaemonEngine {
     /// After a reload (`drift` false) changes are the new configuration's: reported as tuning.
     mutating func verify(at now: Moment, drift: Bool = true) {
         lastVerify = now
-        topology = scanner.scan()
+        // On the tick of a full poll (they fall due together), its scan is the sweep's.
+        if lastScan != now {
+            topology = scanner.scan()
+            lastScan = now
+        }
         report(tuning: DiskTuner(sysfs: options.sysfs, policy: configuration.disk).tune(topology.devices), drift: drift, at: now)
         updateStatus(at: now)
     }
