@@ -39,8 +39,8 @@ public enum DaemonCommandLine {
           --config <file>         Read only this file instead of <root>/etc/iscsi-rootd.conf and its .conf.d
                                   drop-ins.
           --state-dir <dir>       Where the daemon writes its state for 'status'. (default: /run/iscsi-rootd)
-          --udev <udev>           udev events: auto (when udevd runs), on, or off (rescan sysfs every poll
-                                  interval). (values: auto, on, off; default: auto)
+          --udev <udev>           udev events: auto (when udevd runs), on, or off (poll sysfs for new
+                                  disks). (values: auto, on, off; default: auto)
           --poll-interval <seconds>
                                   Seconds between polls when all is well (fractions allowed); 1 s or less
                                   while anything is not. (default: 5)
