@@ -23,24 +23,24 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let daemon = Self.daemonPath()
-        let argv = [daemon] + arguments
-        var cArguments = argv.map { strdup($0) }
+        var cArguments: [UnsafeMutablePointer<CChar>?] = [strdup(daemon)] + arguments.map { strdup($0) }
         cArguments.append(nil)
         execv(daemon, &cArguments)
         let error = errno
-        print("iscsi-rootd: cannot execute \(daemon): \(String(cString: strerror(error)))".escapedForDisplay,
+        let shown = String(decoding: daemon.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        print("iscsi-rootd: cannot execute \(shown): \(String(cString: strerror(error)))".escapedForDisplay,
               to: &StandardError.stream)
         throw ExitCode(CommandExit.failed)
     }
 
     /// The daemon next to the running executable (`/proc/self/exe`, so a symlink to iscsi-rootd
-    /// still finds the installed daemon).
-    static func daemonPath() -> String {
+    /// still finds the installed daemon), as the kernel's bytes: an install directory whose name is
+    /// not UTF-8 is still found.
+    static func daemonPath() -> [CChar] {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return daemonName }
-        let executable = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let slash = executable.lastIndex(of: "/") else { return daemonName }
-        return String(executable[...slash]) + daemonName
+        let name = Array(daemonName.utf8CString)
+        guard count > 0, let slash = buffer[..<count].lastIndex(of: CChar(UInt8(ascii: "/"))) else { return name }
+        return Array(buffer[...slash]) + name
     }
 }

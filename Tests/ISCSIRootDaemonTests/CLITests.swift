@@ -361,4 +361,20 @@ struct CLITests {
         #expect(!result.standardError.isEmpty)
         #expect(result.standardOutput == "")
     }
+
+    @Test("run finds the daemon installed next to it in a directory whose name is not UTF-8")
+    func runFromNonUTF8Directory() throws {
+        let binary = try #require(iscsiRootdBinary)
+        let directory = binary[..<binary.lastIndex(of: "/")!]
+        let output = "/tmp/iscsi-rootd-run-help-\(getpid())"
+        defer { unlink(output) }
+        // The directory's name ends in byte 0xff, which no Swift String can spell: the shell makes it.
+        let script = """
+            dir=$(printf '/tmp/iscsi-rootd-\\377-%s' "$$"); trap 'rm -rf "$dir"' EXIT
+            mkdir "$dir" && cp "$1/iscsi-rootd" "$1/iscsi-rootd-daemon" "$dir/" && "$dir/iscsi-rootd" run --help > "$2"
+            """
+        #expect(runCommand(["sh", "-c", script, "sh", String(directory), output]) == 0)
+        let help = ChildProcess.contents(output)
+        #expect(help.contains("USAGE: iscsi-rootd run"))
+    }
 }
