@@ -51,6 +51,38 @@ public enum DaemonCommandLine {
           -h, --help              Show help information.
         """
 
+    /// The raw arguments (argv's bytes) as text. One that is not UTF-8 is a usage error: Swift's
+    /// `CommandLine.arguments` would replace its bytes with U+FFFD, and the daemon would read a
+    /// path nobody gave.
+    public static func arguments(_ raw: [[UInt8]]) throws(UsageError) -> [String] {
+        var result: [String] = []
+        for bytes in raw {
+            var iterator = bytes.makeIterator()
+            var utf8 = UTF8()
+            scalars: while true {
+                switch utf8.decode(&iterator) {
+                case .scalarValue: continue
+                case .emptyInput: break scalars
+                case .error:
+                    throw UsageError(description: "Argument '\(String(decoding: bytes, as: UTF8.self))' is not valid UTF-8")
+                }
+            }
+            result.append(String(decoding: bytes, as: UTF8.self))
+        }
+        return result
+    }
+
+    /// This process's arguments after the command name, checked by `arguments(_:)`.
+    public static func processArguments() throws(UsageError) -> [String] {
+        let argv = CommandLine.unsafeArgv
+        var raw: [[UInt8]] = []
+        for index in 1..<max(1, Int(CommandLine.argc)) {
+            guard let pointer = argv[index] else { continue }
+            raw.append(Array(UnsafeBufferPointer(start: pointer, count: strlen(pointer))).map { UInt8(bitPattern: $0) })
+        }
+        return try arguments(raw)
+    }
+
     /// Parses the arguments after the command name (`--name value` or `--name=value`); relative
     /// paths are made absolute against the working directory.
     public static func parse(_ arguments: [String]) throws(UsageError) -> Request {

@@ -19,7 +19,7 @@ signal(SIGPIPE, SIG_IGN)
 
 let request: DaemonCommandLine.Request
 do {
-    request = try DaemonCommandLine.parse(Array(CommandLine.arguments.dropFirst()))
+    request = try DaemonCommandLine.parse(DaemonCommandLine.processArguments())
 } catch {
     printError("Error: \(error)\n\(DaemonCommandLine.usage)\n  See 'iscsi-rootd run --help' for more information.")
     exit(2)

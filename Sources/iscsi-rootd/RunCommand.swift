@@ -22,6 +22,13 @@ struct RunCommand: ParsableCommand {
     var arguments: [String] = []
 
     func run() throws {
+        // ArgumentParser has already replaced the bytes of a non-UTF-8 argument with U+FFFD.
+        do {
+            _ = try DaemonCommandLine.processArguments()
+        } catch {
+            print("Error: \(error)".escapedForDisplay, to: &StandardError.stream)
+            throw ExitCode(2)
+        }
         let daemon = Self.daemonPath()
         var cArguments: [UnsafeMutablePointer<CChar>?] = [strdup(daemon)] + arguments.map { strdup($0) }
         cArguments.append(nil)
