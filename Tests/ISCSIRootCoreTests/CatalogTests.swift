@@ -27,15 +27,15 @@ struct CatalogTests {
     }
 }
 
-@Suite("The README documents every MESSAGE_ID")
-struct ReadmeMessageIDTests {
-    @Test func everyKindIsInTheReadmeTable() throws {
+@Suite("docs/journal.md documents every MESSAGE_ID")
+struct JournalDocMessageIDTests {
+    @Test func everyKindIsInTheJournalDocTable() throws {
         let repository = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let readme = try String(contentsOf: repository.appendingPathComponent("README.md"), encoding: .utf8)
-        let tableRows = readme.split(separator: "\n").filter { $0.hasPrefix("| ") }
+        let doc = try String(contentsOf: repository.appendingPathComponent("docs/journal.md"), encoding: .utf8)
+        let tableRows = doc.split(separator: "\n").filter { $0.hasPrefix("| ") }
         for kind in MessageKind.allCases {
-            #expect(tableRows.contains { $0.contains("| \(kind.id) |") }, "README lacks \(kind) (\(kind.id))")
+            #expect(tableRows.contains { $0.contains("| \(kind.id) |") }, "docs/journal.md lacks \(kind) (\(kind.id))")
         }
     }
 }

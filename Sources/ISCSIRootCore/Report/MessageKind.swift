@@ -1,5 +1,5 @@
 /// Every kind of journal entry the daemon writes, each with one fixed 128-bit MESSAGE_ID.
-/// This file is the single definition: the catalog (`iscsi-rootd catalog`), the README and
+/// This file is the single definition: the catalog (`iscsi-rootd catalog`), docs/journal.md and
 /// the man page are generated from or checked against it.
 public enum MessageKind: String, Sendable, CaseIterable {
     case started

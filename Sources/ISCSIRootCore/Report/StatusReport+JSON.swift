@@ -1,4 +1,4 @@
-/// `status --json`: the report as one JSON object (its keys are documented in the README).
+/// `status --json`: the report as one JSON object (its keys are documented in docs/commands.md).
 extension StatusReport {
     public var json: JSONValue {
         var members: [(String, JSONValue)] = [

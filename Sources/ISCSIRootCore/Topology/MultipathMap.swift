@@ -8,7 +8,7 @@ public struct MultipathMap: Sendable, Hashable {
     public let dm: String
     /// The path disks in `/sys/class/block/dm-N/slaves/` (`sda`, `sdb`), sorted.
     public let paths: [String]
-    /// From `/etc/multipath.conf` (the live table is not read: see the README).
+    /// From `/etc/multipath.conf` (the live table is not read: see docs/multipath.md).
     public let queueing: MultipathQueueing
 
     public init(name: String, wwid: String, dm: String, paths: [String], queueing: MultipathQueueing) {

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # The dracut client of lib/scenarios-dracut.sh: the one-path diskless client with Debian's dracut and
-# dracut-network in its root, set up the way the project's README says (its dracut-iscsi-rootd.conf in
+# dracut-network in its root, set up the way docs/boot-chain.md says (its dracut-iscsi-rootd.conf in
 # /etc/dracut.conf.d), its initramfs made by that dracut. Sourced by Tests/e2e/run after lib/build-initramfs.sh.
 # Built in a cached layer of its own: the base plus DRACUT_PACKAGES (dracut conflicts with initramfs-tools, so it
 # cannot share a layer with that client).
@@ -21,7 +21,7 @@ build_dracut_image() {
 	DRACUT_IMAGE_DIR=$GUEST_IMAGE_DIR
 }
 
-# The README's dracut setup: the node record for the portal it boots from, and the example config installed.
+# docs/boot-chain.md's dracut setup: the node record for the portal it boots from, and the example config installed.
 setup_dracut_client() {
 	local rootfs=$1
 	setup_root_client "$rootfs" "$DRACUT_PORTAL_ADDRESS:3260"
@@ -43,7 +43,7 @@ build_dracut_initramfs() {
 
 # netroot= and the initiator name on the kernel command line (dracut.cmdline(7)) and ip=dhcp: with a static
 # ip=, network-legacy flushes every address of eth0, its IPv6 link-local one too, and the root's networkd (DHCP=yes)
-# then waits for that address until systemd-networkd-wait-online fails (README). rd.shell=0 ends a failed boot
+# then waits for that address until systemd-networkd-wait-online fails (docs/boot-chain.md). rd.shell=0 ends a failed boot
 # instead of waiting in dracut's emergency shell.
 boot_dracut() {
 	BOOT_IMAGE_DIR=$DRACUT_IMAGE_DIR

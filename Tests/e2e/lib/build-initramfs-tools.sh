@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The initramfs-tools client of lib/scenarios-initramfs-tools.sh: the one-path diskless client as a stock Debian
 # one has it: Debian's initramfs-tools with open-iscsi's hook and local-top/iscsi, the project's iscsi.initramfs
-# installed as /etc/iscsi/iscsi.initramfs with the root's target (README: "The initramfs"), its initramfs made by
+# installed as /etc/iscsi/iscsi.initramfs with the root's target (docs/boot-chain.md), its initramfs made by
 # update-initramfs in the client's root, static ip= on the kernel command line. Sourced by Tests/e2e/run after
 # lib/build-initramfs.sh.
 # Built in a cached layer of its own: the base plus INITRAMFS_TOOLS_PACKAGES (initramfs-tools conflicts with
@@ -17,7 +17,7 @@ build_initramfs_tools_image() {
 	INITRAMFS_TOOLS_IMAGE_DIR=$GUEST_IMAGE_DIR
 }
 
-# The README's initramfs-tools setup: the example copied to /etc/iscsi/iscsi.initramfs with ISCSI_TARGET_NAME and
+# docs/boot-chain.md's initramfs-tools setup: the example copied to /etc/iscsi/iscsi.initramfs with ISCSI_TARGET_NAME and
 # ISCSI_TARGET_IP set (the initiator name comes from /etc/iscsi/initiatorname.iscsi, which open-iscsi's hook
 # copies into the image).
 setup_initramfs_tools_client() {

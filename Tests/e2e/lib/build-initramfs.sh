@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # The guests of lib/scenarios-initramfs.sh: the same diskless client, its initramfs built the way a user's
-# generator would, set up the way the project's README says. Sourced by Tests/e2e/run after lib/build.sh.
+# generator would, set up the way docs/boot-chain.md says. Sourced by Tests/e2e/run after lib/build.sh.
 #   mkinitcpio        the project's hook (packaging/arch/initcpio) run by guest/mkinitcpio-init, which runs
 #                     hooks the way mkinitcpio's busybox init does; the image is made by the project's install
 #                     hook run with mkinitcpio's build functions (below). Booted twice: static ip= with the
@@ -33,7 +33,7 @@ build_mkinitcpio_image() {
 	MKINITCPIO_IMAGE_DIR=$GUEST_IMAGE_DIR
 }
 
-# The README's Arch setup: the hook installed (make install-initcpio) and named in HOOKS.
+# docs/boot-chain.md's Arch setup: the hook installed (make install-initcpio) and named in HOOKS.
 setup_mkinitcpio_client() {
 	local rootfs=$1
 	setup_root_client "$rootfs"
