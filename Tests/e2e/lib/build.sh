@@ -11,7 +11,7 @@ GUEST_MODULES=("${INITRAMFS_MODULES[@]}" virtio_console)
 INITRAMFS_PROGRAMS=(iscsistart)
 IMAGE_SIZE=1536M
 
-# Installs the host tools that are missing.
+# Installs the host tools that are missing, with the project's own step (it waits for apt's locks).
 ensure_host_packages() {
 	local tool missing=0
 	for tool in qemu-system-x86_64 qemu-img debootstrap cpio tgtd tgtadm mke2fs depmod modprobe jq; do
@@ -20,9 +20,8 @@ ensure_host_packages() {
 	dpkg-query -W -f '${Status}\n' busybox-static 2> /dev/null | grep -q 'install ok installed' || missing=1
 	((missing)) || return 0
 	note "installing host packages: ${HOST_PACKAGES[*]}"
-	timeout 600 apt-get update -q >> "$BUILD_LOG" 2>&1 || die "apt-get update failed (see $BUILD_LOG)"
-	DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -q "${HOST_PACKAGES[@]}" >> "$BUILD_LOG" 2>&1 ||
-		die "apt-get install ${HOST_PACKAGES[*]} failed (see $BUILD_LOG)"
+	timeout 1500 "$PROJECT_DIR/scripts/ensure-packages" "${HOST_PACKAGES[@]}" >> "$BUILD_LOG" 2>&1 ||
+		die "scripts/ensure-packages ${HOST_PACKAGES[*]} failed (see $BUILD_LOG)"
 }
 
 # The Debian mirror apt already uses on this host (deb822 .sources first, then one-line .list files).
@@ -50,7 +49,8 @@ fetch_kernel() {
 	local package deb
 	package=$(kernel_package)
 	if [[ -z $package ]]; then
-		timeout 600 apt-get update -q >> "$BUILD_LOG" 2>&1 || die "apt-get update failed (see $BUILD_LOG)"
+		timeout 1200 "$PROJECT_DIR/scripts/apt-get-waiting" update -q >> "$BUILD_LOG" 2>&1 ||
+			die "apt-get update failed (see $BUILD_LOG)"
 		package=$(kernel_package)
 	fi
 	[[ -n $package ]] || die "apt knows no linux-image-amd64"
