@@ -85,7 +85,26 @@ extension FixtureTree {
         return name
     }
 
-    /// What every stacked block device (device-mapper, md) has: `dev`, the captured size and
+    /// A bound loop device `loopN` over the file `backingFile`, as the captured 6.18 kernel shows one
+    /// (`Fixtures/captures/stacked-roots/overlay-loop.txt`): under `devices/virtual/block`, major 7,
+    /// `loop/` with `backing_file` (the path as d_path writes it; `deleted` adds " (deleted)"),
+    /// `autoclear`, `dio`, `offset`, `partscan` and `sizelimit`, empty `holders/` and `slaves/`.
+    @discardableResult
+    public func addLoop(backingFile: String, deleted: Bool = false, sectors: UInt64 = 131_072) throws -> String {
+        let world = try CaptureLibrary.world(.loggedIn)
+        let index = nextLoopIndex
+        nextLoopIndex += 1
+        let name = "loop\(index)"
+        let path = "/devices/virtual/block/\(name)"
+        let attributes = ["autoclear": "0", "backing_file": backingFile + (deleted ? " (deleted)" : ""), "dio": "0",
+                          "offset": "0", "partscan": "0", "sizelimit": "0"]
+        for (attribute, value) in attributes { try Files.write(abs("\(path)/loop/\(attribute)"), value + "\n", mode: 0o444) }
+        try Files.write(abs("\(path)/queue/scheduler"), "none\n", mode: 0o644)
+        try layOutStacked(name, at: path, major: 7, minor: UInt64(index), sectors: sectors, over: [], world: world)
+        return name
+    }
+
+    /// What every stacked block device (device-mapper, md, loop) has: `dev`, the captured size and
     /// statistics files, `holders/`, `slaves/` with a link to each device of `below` and the
     /// matching link in that device's `holders/`, and the class and `dev/block` links.
     private func layOutStacked(_ name: String, at path: String, major: UInt64, minor: UInt64, sectors: UInt64,

@@ -32,7 +32,9 @@ public final class FixtureTree {
     var nextMapperIndex = 0
     var nextHost = 0
     var targetsOnHost: [Int: Int] = [:]
-    var mounts: [(point: String, majorMinor: String, fileSystem: String, source: String)] = []
+    var mounts: [(point: String, majorMinor: String, fileSystem: String, source: String, superOptions: String)] = []
+    var nextLoopIndex = 0
+    var nextAnonymousMinor = 40
     var swaps: [(path: String, kind: String, kibibytes: UInt64)] = []
     private var removed = false
     /// The attributes `makeUnreadable(_:.readOnly)` bind-mounted (as root), unmounted before removal.

@@ -17,6 +17,18 @@ public enum Scenario: String, CaseIterable, Sendable {
     case multipathData = "multipath-data"
     /// Root on LVM (`vg-root`) spanning two direct iSCSI disks of two targets.
     case lvmTwoDisks = "lvm-two-disks"
+    /// One image, many clients: `/` an overlayfs as dracut's live overlay builds it, the lower layer
+    /// `/run/rootfsbase` (ext4 on `sda2` of the iSCSI disk, read-only), the upper `/run/overlayfs`
+    /// on the `/run` tmpfs.
+    case overlay
+    /// `/` ext4 on `loop0`, whose backing file `/run/initramfs/live/LiveOS/rootfs.img` lies on `sda1`
+    /// of the iSCSI disk, mounted on `/run/initramfs/live`.
+    case loop
+    /// The overlay root over the multipath map's kpartx partition (`mpatha-part2` on `/run/rootfsbase`).
+    case overlayMultipath = "overlay-multipath"
+    /// An overlay root whose lowerdir (`/media/root-ro`, the name the initramfs gave it before
+    /// switch_root) no mount holds any more: nothing tells whether `/` is on the iSCSI disk.
+    case overlayUntraceable = "overlay-untraceable"
 
     /// Lays the scenario out in `tree` (which should be empty).
     public func layOut(in tree: FixtureTree) throws {
@@ -38,6 +50,16 @@ public enum Scenario: String, CaseIterable, Sendable {
             let volume = try tree.addDeviceMapper(name: "vg-root", over: first.disks + second.disks, sectors: 262_144,
                                                   uuid: "LVM-" + String(repeating: "A", count: 32) + String(repeating: "B", count: 32))
             try tree.mount(point: "/", device: volume, fileSystem: "ext4")
+        case .overlay: try tree.layOutOverlayClient()
+        case .overlayMultipath: try tree.layOutOverlayClient(multipath: true)
+        case .overlayUntraceable: try tree.layOutOverlayClient(lowerdir: "/media/root-ro")
+        case .loop:
+            try tree.addATACDROM()
+            let session = try tree.addISCSISession(number: 1, host: 2)
+            let live = try tree.addPartition(1, of: session.disks[0], startSector: 2048, sectors: 12_582_912)
+            try tree.mount(point: "/run/initramfs/live", device: live, fileSystem: "ext4", readOnly: true)
+            let loop = try tree.addLoop(backingFile: "/run/initramfs/live/LiveOS/rootfs.img", sectors: 8_388_608)
+            try tree.mount(point: "/", device: loop, fileSystem: "ext4")
         }
     }
 }
@@ -80,6 +102,29 @@ extension FixtureTree {
         }
         try mount(point: "/boot", device: boot, fileSystem: "ext4")
         try addSwap(device: swap)
+    }
+
+    /// `/` an overlay over a read-only lower layer on the iSCSI disk (see `Scenario.overlay`); the
+    /// lower layer on a multipath map's partition with `multipath`; with `lowerdir`, the overlay
+    /// names that directory instead of `/run/rootfsbase` (where the lower layer is still mounted).
+    func layOutOverlayClient(multipath: Bool = false, lowerdir: String = "/run/rootfsbase") throws {
+        try addATACDROM()
+        let lower: String
+        if multipath {
+            let target = "iqn.2003-01.org.linux-iscsi.vmlab:tgt1"
+            let first = try addISCSISession(number: 1, host: 2, target: target, portal: "10.0.2.2")
+            let second = try addISCSISession(number: 2, host: 3, target: target, portal: "10.0.3.2")
+            for session in [1, 2] { try setAttribute("class/iscsi_session/session\(session)/recovery_tmo", "5") }
+            let map = try addMultipathMap(name: "mpatha", paths: first.disks + second.disks)
+            lower = try addMapperPartition(2, of: map, sectors: 12_582_912)
+            try writeSystemFile("etc/multipath.conf", multipathConf)
+        } else {
+            let session = try addISCSISession(number: 1, host: 2)
+            lower = try addPartition(2, of: session.disks[0], startSector: 1_050_624, sectors: 12_582_912)
+        }
+        try mountVirtual(point: "/run")
+        try mount(point: "/run/rootfsbase", device: lower, fileSystem: "ext4", readOnly: true)
+        try mountOverlay(point: "/", lower: [lowerdir], upper: "/run/overlayfs", work: "/run/ovlwork")
     }
 
     /// Root on a multipath map over two sessions to one LUN (see `Scenario.multipath`).

@@ -142,7 +142,8 @@ struct FixtureTreeTests {
 
         let mounts = MountEntry.parseMountInfo(try tree.system.read("proc/self/mountinfo").get())
         let mounted = try #require(mounts.first { $0.mountPoint == "/srv/my data" })
-        #expect(mounted == MountEntry(majorMinor: "8:1", mountPoint: "/srv/my data", fileSystem: "xfs", source: "/dev/sda1"))
+        #expect(mounted == MountEntry(majorMinor: "8:1", mountPoint: "/srv/my data", fileSystem: "xfs", source: "/dev/sda1",
+                                         superOptions: "rw"))
         #expect(mounts.contains { $0.mountPoint == "/proc" && $0.majorMinor.hasPrefix("0:") })
         let swaps = SwapEntry.parseSwaps(try tree.system.read("proc/swaps").get())
         #expect(swaps == [SwapEntry(path: "/dev/sda2", kind: "partition"), SwapEntry(path: "/swap file", kind: "file")])

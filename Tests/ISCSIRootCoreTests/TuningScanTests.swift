@@ -21,8 +21,8 @@ struct TuningScanTests {
         let scan = lean.scanner.scanForTuning()
         #expect(scan.unreadable == nil)
         #expect(decisionInputs(scan.devices) == decisionInputs(full.scanner.scan().devices))
-        // Every scenario has a disk to tune but the multipath one, whose disks are all multipathd's paths.
-        #expect(scan.devices.filter(DiskPolicy().applies).isEmpty == (scenario == .multipath))
+        // Every scenario has a disk to tune but the multipath ones, whose disks are all multipathd's paths.
+        #expect(scan.devices.filter(DiskPolicy().applies).isEmpty == [.multipath, .overlayMultipath].contains(scenario))
 
         for dryRun in [true, false] {
             let withFull = DiskTuner(sysfs: full.sysfs, policy: DiskPolicy()).tune(full.scanner.scan().devices, dryRun: dryRun)

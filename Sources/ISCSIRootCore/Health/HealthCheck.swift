@@ -13,8 +13,10 @@ public struct HealthCheck: Sendable {
         var findings: [Finding] = []
         for chain in topology.chains where chain.use.isCritical {
             if let reason = chain.untraced {
-                findings.append(Finding(.unknown, chain.use.description,
-                                        "cannot tell whether it is on iSCSI: \(reason)", concernsRoot: true))
+                // A stacked mount can rest on iSCSI through one layer while another cannot be traced.
+                let message = topology.sessions(of: chain).isEmpty ? "cannot tell whether it is on iSCSI: \(reason)"
+                    : "rests on iSCSI, but a layer cannot be traced (its sessions are not known): \(reason)"
+                findings.append(Finding(.unknown, chain.use.description, message, concernsRoot: true))
             }
         }
         for session in topology.sessions {

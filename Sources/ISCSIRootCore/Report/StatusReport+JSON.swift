@@ -122,6 +122,28 @@ extension StatusReport {
             ("disks", .array(chain.disks.map(JSONValue.string))),
             ("sessions", .array(topology.sessions(of: chain).map { .string($0.name) })),
             ("multipath", multipathJSON(chain)),
+            ("overlay", .optional(chain.overlay)),
+            ("stack", .array(chain.stack.map(stackedLayerJSON))),
+            ("untraced", .optional(chain.untraced)),
+        ])
+    }
+
+    func stackedLayerJSON(_ layer: StackedLayer) -> JSONValue {
+        let ownerType: String
+        switch layer.owner {
+        case .overlay: ownerType = "overlay"
+        case .loop: ownerType = "loop"
+        }
+        return .object([
+            ("of", .string(layer.owner.description)),
+            ("of_type", .string(ownerType)),
+            ("role", .string(layer.role.rawValue)),
+            ("path", .string(layer.path)),
+            ("mount_point", .optional(layer.holder?.mountPoint)),
+            ("fstype", .optional(layer.holder?.fileSystem)),
+            ("source", .optional(layer.holder?.source)),
+            ("block", .optional(layer.block)),
+            ("untraced", .optional(layer.untraced)),
         ])
     }
 

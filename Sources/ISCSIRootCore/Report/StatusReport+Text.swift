@@ -94,23 +94,59 @@ extension StatusReport {
 
     /// `/ on sda2 ← sda (2:0:0:0) ← session1 iqn… @ 10.0.0.1:3260`, one line per critical use; a map
     /// ends the line with its paths (`/ on mpatha-part2 ← mpatha, 2 of 2 paths: sda via session1 @ …, …`),
-    /// and several devices below one (LVM, md) are listed in brackets joined by `+`.
+    /// several devices below one (LVM, md) are listed in brackets joined by `+`, and stacked file
+    /// systems name each layer (`/ on overlay ← lower /run/rootfsbase on sda2 ← …; upper /run/overlayfs
+    /// on tmpfs`, `/ on loop0 ← file /run/initramfs/live/rootfs.img on sda1 ← …`).
     var rootLines: [String] {
         let critical = topology.chains.filter(\.use.isCritical)
         if critical.isEmpty { return ["/ : not found in mountinfo"] }
         return critical.map { chain in
+            let onISCSI = !topology.sessions(of: chain).isEmpty
+            if let overlay = chain.overlay {
+                // Each layer says where it rests, or why it cannot be traced.
+                let line = "\(chain.use) on overlay ← \(describeStack(of: .overlay(overlay), in: chain, depth: 0))"
+                return onISCSI || chain.untraced != nil ? line : line + " (not iSCSI)"
+            }
             guard let top = chain.path.first else {
                 return "\(chain.use) on \(chain.source) ← " + (chain.untraced.map { "not traced: \($0)" } ?? "(no block device)")
             }
             var line = "\(chain.use) on \(describe(top, in: chain))"
-            if topology.sessions(of: chain).isEmpty { line += " ← " + (chain.untraced.map { "not traced: \($0)" } ?? "not iSCSI") }
+            if !onISCSI {
+                if chain.stack.isEmpty {
+                    line += " ← " + (chain.untraced.map { "not traced: \($0)" } ?? "not iSCSI")
+                } else if chain.untraced == nil {
+                    line += " (not iSCSI)"
+                }
+            }
             return line
         }
+    }
+
+    /// The stacked layers of an overlay or loop device, each down to what it rests on:
+    /// `lower /run/rootfsbase on sda2 ← sda (2:0:0:0) ← session1 …; upper /run/overlayfs on tmpfs`,
+    /// in brackets when nested and more than one.
+    func describeStack(of owner: StackedLayer.Owner, in chain: StorageChain, depth: Int) -> String {
+        guard depth < 16 else { return "…" }
+        let parts = chain.stackedLayers(of: owner).map { describe(stacked: $0, in: chain, depth: depth + 1) }
+        if parts.isEmpty { return "(no layer)" }
+        return parts.count == 1 || depth == 0 ? parts.joined(separator: "; ") : "[" + parts.joined(separator: "; ") + "]"
+    }
+
+    func describe(stacked layer: StackedLayer, in chain: StorageChain, depth: Int) -> String {
+        let head = "\(layer.role.rawValue) \(layer.path)"
+        guard let holder = layer.holder else { return "\(head): not traced: \(layer.untraced ?? "no mount holds it")" }
+        if let block = layer.block { return "\(head) on \(describe(block, in: chain, depth: depth + 1))" }
+        if holder.fileSystem == "overlay" {
+            return "\(head) on overlay ← \(describeStack(of: .overlay(holder.mountPoint), in: chain, depth: depth + 1))"
+        }
+        if let reason = layer.untraced { return "\(head) on \(holder.source): not traced: \(reason)" }
+        return "\(head) on \(holder.fileSystem)"
     }
 
     /// A device and everything below it, as text.
     func describe(_ name: String, in chain: StorageChain, depth: Int = 0) -> String {
         guard depth < 16, let layer = chain.layer(name) else { return name }
+        if layer.kind == .loop { return "\(name) ← \(describeStack(of: .loop(name), in: chain, depth: depth + 1))" }
         if layer.kind == .multipath, let map = topology.maps.first(where: { $0.dm == name }) {
             let health = MapHealth(map, topology: topology)
             return "\(map.name), \(health.count): \(health.pathList)"

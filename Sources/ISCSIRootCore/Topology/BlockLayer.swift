@@ -32,6 +32,8 @@ public enum BlockLayerKind: String, Sendable, Hashable {
     /// Device-mapper with another or no uuid prefix.
     case deviceMapper = "device-mapper"
     case raid
+    /// A loop device: its backing file is a `StackedLayer` of the chain.
+    case loop
 
     /// The kind a device-mapper uuid names (dm-ioctl's uuid conventions of each tool).
     public init(deviceMapperUUID uuid: String) {

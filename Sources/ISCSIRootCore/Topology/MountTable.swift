@@ -6,12 +6,16 @@ public struct MountEntry: Sendable, Hashable {
     public let fileSystem: String
     /// The mount source, e.g. `/dev/sda2` or `/dev/root`.
     public let source: String
+    /// The super options as mountinfo writes them (`rw,lowerdir=/run/rootfsbase,…`), each file
+    /// system's own escapes left in: `OverlayLayers` reads an overlay's layers from them.
+    public let superOptions: String
 
-    public init(majorMinor: String, mountPoint: String, fileSystem: String, source: String) {
+    public init(majorMinor: String, mountPoint: String, fileSystem: String, source: String, superOptions: String = "") {
         self.majorMinor = majorMinor
         self.mountPoint = mountPoint
         self.fileSystem = fileSystem
         self.source = source
+        self.superOptions = superOptions
     }
 
     /// Parses `/proc/self/mountinfo`; lines that do not fit the format are skipped.
@@ -21,7 +25,8 @@ public struct MountEntry: Sendable, Hashable {
             guard fields.count >= 10, let dash = fields.firstIndex(of: "-"), dash >= 6, dash + 2 < fields.count
             else { return nil }
             return MountEntry(majorMinor: String(fields[2]), mountPoint: unescapeOctal(fields[4]),
-                              fileSystem: String(fields[dash + 1]), source: unescapeOctal(fields[dash + 2]))
+                              fileSystem: String(fields[dash + 1]), source: unescapeOctal(fields[dash + 2]),
+                              superOptions: dash + 3 < fields.count ? String(fields[dash + 3]) : "")
         }
     }
 }

@@ -197,92 +197,56 @@ public struct TopologyScanner: Sendable {
         case .success(let text): mounts = MountEntry.parseMountInfo(text)
         case .failure: mounts = []
         }
+        let index = MountIndex(mounts)
         var chains: [StorageChain] = []
         for use in [StorageUse.root, .usr] {
             // The last mount on a point is the visible one.
-            if let entry = mounts.last(where: { $0.mountPoint == use.description }) {
-                chains.append(chain(use: use, mount: entry))
+            if let entry = index.visible[use.description] {
+                chains.append(chain(use: use, mount: entry, mounts: index))
             }
         }
         if case .success(let text) = system.read("proc/swaps") {
             for swap in SwapEntry.parseSwaps(text) {
-                chains.append(swapChain(swap, mounts: mounts))
+                chains.append(swapChain(swap, mounts: index))
             }
         }
         var seen = Set(chains.map(\.use.description))
         for entry in mounts.reversed() where !seen.contains(entry.mountPoint) {
             seen.insert(entry.mountPoint)
-            let candidate = chain(use: .mount(entry.mountPoint), mount: entry)
+            let candidate = chain(use: .mount(entry.mountPoint), mount: entry, mounts: index)
             if candidate.disks.contains(where: iscsiDisks.contains) { chains.append(candidate) }
         }
         return chains
     }
 
-    func chain(use: StorageUse, mount: MountEntry) -> StorageChain {
-        let block = blockName(majorMinor: mount.majorMinor) ?? blockName(devicePath: mount.source)
-        if block == nil && (!mount.majorMinor.hasPrefix("0:") || mount.source.hasPrefix("/dev/")) {
-            // A block device by mountinfo, but sysfs does not know it: unknown, not "not iSCSI".
-            return StorageChain(use: use, source: mount.source, fileSystem: mount.fileSystem, path: [], disks: [],
-                                untraced: "mountinfo names \(mount.source) (\(mount.majorMinor)), but neither "
-                                    + "\(sysfs.path("dev/block/\(mount.majorMinor)")) nor class/block leads to it")
-        }
-        return chain(use: use, source: block ?? mount.source, fileSystem: mount.fileSystem, block: block)
+    func chain(use: StorageUse, mount: MountEntry, mounts: MountIndex) -> StorageChain {
+        let tracer = StackTracer(scanner: self, mounts: mounts)
+        let top = tracer.trace(mount: mount, depth: 0)
+        return tracer.chain(use: use, source: top.block ?? mount.source, fileSystem: mount.fileSystem,
+                            overlay: mount.fileSystem == StackTracer.overlayType ? mount.mountPoint : nil)
     }
 
-    func swapChain(_ swap: SwapEntry, mounts: [MountEntry]) -> StorageChain {
+    func swapChain(_ swap: SwapEntry, mounts: MountIndex) -> StorageChain {
+        let tracer = StackTracer(scanner: self, mounts: mounts)
         if swap.kind == "file" {
             // A swap file lives on the file system of the longest mount point that contains it.
-            let holder = mounts.filter { swap.path == $0.mountPoint || swap.path.hasPrefix($0.mountPoint == "/" ? "/" : $0.mountPoint + "/") }
-                .max { $0.mountPoint.count < $1.mountPoint.count }
-            let block = holder.flatMap { blockName(majorMinor: $0.majorMinor) ?? blockName(devicePath: $0.source) }
-            return chain(use: .swap, source: swap.path, fileSystem: "swap", block: block)
+            if let holder = mounts.holder(of: swap.path) { _ = tracer.trace(mount: holder, depth: 0) }
+            return tracer.chain(use: .swap, source: swap.path, fileSystem: "swap", overlay: nil)
         }
         let block = blockName(devicePath: swap.path)
-        return chain(use: .swap, source: block ?? swap.path, fileSystem: "swap", block: block)
+        if let block { tracer.traceBlocks(from: block, depth: 0) }
+        return tracer.chain(use: .swap, source: block ?? swap.path, fileSystem: "swap", overlay: nil)
     }
 
-    func chain(use: StorageUse, source: String, fileSystem: String, block: String?) -> StorageChain {
-        guard let block else {
-            return StorageChain(use: use, source: source, fileSystem: fileSystem, path: [], disks: [])
+    /// The block device a mount is on, or why a block device that mountinfo names is unknown to
+    /// sysfs (then nobody can tell whether it rests on iSCSI); both nil for tmpfs, overlay, NFS.
+    func block(of mount: MountEntry) -> (name: String?, untraced: String?) {
+        let block = blockName(majorMinor: mount.majorMinor) ?? blockName(devicePath: mount.source)
+        if block == nil && (!mount.majorMinor.hasPrefix("0:") || mount.source.hasPrefix("/dev/")) {
+            return (nil, "mountinfo names \(mount.source) (\(mount.majorMinor)) on \(mount.mountPoint), but neither "
+                        + "\(sysfs.path("dev/block/\(mount.majorMinor)")) nor class/block leads to it")
         }
-        var path: [String] = []
-        var disks: [String] = []
-        var layers: [BlockLayer] = []
-        var untraced: String?
-        var pending = [block]
-        while let name = pending.popLast() {
-            if path.contains(name) { continue }
-            path.append(name)
-            let dir = "class/block/\(name)"
-            if let reason = brokenLink(dir) ?? brokenDeviceLink(ofBlock: dir) {
-                untraced = untraced ?? reason
-                continue
-            }
-            let mappedName = name.hasPrefix("dm-") ? sysfs.attribute("\(dir)/dm/name").value : nil
-            if sysfs.exists("\(dir)/partition") {
-                let below = sysfs.resolve(dir).map { [Self.lastComponent(Self.parent($0))] } ?? []
-                layers.append(BlockLayer(name: name, mappedName: nil, kind: .partition, below: below))
-                pending.append(contentsOf: below)
-            } else {
-                let slaves = sysfs.list("\(dir)/slaves").sorted()
-                let kind: BlockLayerKind
-                if name.hasPrefix("dm-") {
-                    kind = deviceMapperKind(name) ?? .deviceMapper
-                } else if sysfs.exists("\(dir)/md") {
-                    kind = .raid
-                } else {
-                    kind = slaves.isEmpty ? .disk : .deviceMapper
-                }
-                layers.append(BlockLayer(name: name, mappedName: mappedName, kind: kind, below: slaves))
-                if slaves.isEmpty {
-                    if !disks.contains(name) { disks.append(name) }
-                } else {
-                    pending.append(contentsOf: slaves.reversed())
-                }
-            }
-        }
-        return StorageChain(use: use, source: source, fileSystem: fileSystem, path: path, disks: disks, layers: layers,
-                            untraced: untraced)
+        return (block, nil)
     }
 
     /// Why `relative` (a sysfs link) cannot be followed: missing, or dangling; nil when it can.
