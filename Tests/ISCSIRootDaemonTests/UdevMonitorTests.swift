@@ -98,8 +98,17 @@ struct UdevMonitorTests {
 
     @Test("stop() ends the thread, and a second stop() is harmless")
     func stopEndsThread() throws {
-        let monitor = try UdevMonitor(source: .kernel, matches: [.scsiDevice, .disk]) { _ in true }
+        // The thread holds its consumer until its loop returns: once stop() has joined it, nothing does.
+        final class Consumer: Sendable {}
+        weak var consumer: Consumer?
+        let monitor = try {
+            let held = Consumer()
+            consumer = held
+            return try UdevMonitor(source: .kernel, matches: [.scsiDevice, .disk]) { _ in withExtendedLifetime(held) { true } }
+        }()
+        #expect(consumer != nil, "the running thread holds its consumer")
         monitor.stop()
+        #expect(consumer == nil, "stop() returned while the thread still held its consumer")
         monitor.stop()
     }
 

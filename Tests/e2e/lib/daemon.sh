@@ -106,6 +106,17 @@ journal_count() {
 	journal_entries "$@" | grep -c '^{' || true
 }
 
+# journal_unread SUBJECT: why a count of SUBJECT entries in DAEMON_JOURNAL (read_daemon_journal) proves nothing, or
+# nothing when it does: the subject is in no catalog entry, or the journal read holds not even the daemon's start.
+# An assertion that none was logged needs it: a failed lookup or read counts 0 as well.
+journal_unread() {
+	if [[ -z $(message_id "$1") ]]; then
+		echo "no catalog entry '$1'"
+	elif (($(journal_count "iscsi-rootd started") == 0)); then
+		echo "the daemon's journal was not read (no 'iscsi-rootd started' entry in it)"
+	fi
+}
+
 # daemon_check NAME FUNCTION [ARGUMENTS...]: FUNCTION NAME ARGUMENTS... if the daemon is in the guest.
 daemon_check() {
 	local name=$1 check=$2
