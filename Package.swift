@@ -26,7 +26,9 @@ let package = Package(
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
 
-        // Pure logic: sysfs model, topology, policy, config, health, audit, reports. No Foundation.
+        // The core: sysfs model, topology, policy, config, health, audit, reports. It reads through a re-rootable
+        // FileTree (and its tuners write sysfs attributes through it), takes time as input, starts no thread. No
+        // Foundation.
         .target(
             name: "ISCSIRootCore",
             dependencies: [.product(name: "SystemPackage", package: "swift-system")],
@@ -56,7 +58,7 @@ let package = Package(
             ]
         ),
 
-        // Lays out sysfs trees from the real captures in ../shared/fixtures (tests and the demo).
+        // Lays out sysfs trees from the real captures in Fixtures/captures (tests, the demo, the benchmark).
         .target(name: "SysfsFixtures", dependencies: ["ISCSIRootCore"]),
         .executableTarget(name: "iscsi-rootd-sim", dependencies: [
             "SysfsFixtures", "ISCSIRootDaemon",

@@ -37,7 +37,7 @@ public struct DaemonOptions: Sendable {
     }
 }
 
-/// The daemon's judgement and actions, one input at a time, on the event loop's task alone:
+/// The daemon's judgement and actions, one input at a time, on the event loop's thread alone:
 /// scans, tunes, tracks episodes, stalls and damage, and reports through the logger, the notifier
 /// and the state file. Time comes in with each call.
 struct DaemonEngine {

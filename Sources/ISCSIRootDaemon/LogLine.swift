@@ -5,20 +5,21 @@ import ISCSIRootCore
 ///
 /// The format, one entry per line:
 ///
-///     <PRIORITY>MESSAGE [NAME=VALUE NAME=VALUE …]
+///     <PRIORITY>MESSAGE<TAB>[NAME=VALUE NAME=VALUE …]
 ///
 /// - `PRIORITY` is the syslog priority digit 0–7 (3 error, 4 warning, 5 notice, 6 info, 7 debug),
 ///   the prefix systemd itself understands on a service's stderr.
 /// - `MESSAGE` is the text escaped by `escapedForDisplay` (`\` written `\\`, line feed `\n`,
 ///   carriage return `\r`, tab `\t`, other controls `\xNN` or `\u{NNNN}`: no raw control byte
-///   reaches a terminal), and a `[` that follows a space `\[`: so the two characters ` [` only
-///   ever open the field list.
-/// - The field list is left out when there are no fields. Fields are sorted by name; names are
+///   reaches a terminal) and nothing else: it reads as the journal's MESSAGE and `status` write it
+///   (`/, [swap] at risk`). That escaping leaves no raw tab in it, so the first tab of the line
+///   opens the field list; a ` [` of the text needs no escape of its own.
+/// - The tab and the field list are left out when there are no fields. Fields are sorted by name; names are
 ///   journal field names (`[A-Z0-9_]`, see `JournalLogHandler.fieldName`). A value is written
 ///   bare when it is not empty, has no space, `"`, `[` or `]` and nothing `escapedForDisplay`
 ///   changes; otherwise in double quotes, escaped the same way, with `"` written `\"`.
 ///
-/// Example: `<4>session1 failed [ISCSI_SESSION=session1 MESSAGE_ID=4e1c… STATE=FAILED TARGET="iqn x"]`
+/// Example (a tab before the `[`): `<2>/, [swap] at risk	[ISCSI_SESSION=session1 MESSAGE_ID=6ca7… TARGET="iqn x"]`
 public struct LogLine: Sendable, Hashable {
     /// The syslog priority, 0 (emergency) to 7 (debug).
     public var priority: Int
@@ -35,17 +36,12 @@ public struct LogLine: Sendable, Hashable {
 
     /// The line in the documented format, without a trailing line feed.
     public var formatted: String {
-        var line = "<\(priority)>"
-        var previous: Unicode.Scalar?
-        for scalar in message.escapedForDisplay.unicodeScalars {
-            if scalar == "[" && previous == " " { line += "\\[" } else { line.unicodeScalars.append(scalar) }
-            previous = scalar
-        }
+        let line = "<\(priority)>" + message.escapedForDisplay
         if fields.isEmpty { return line }
         let rendered = fields.sorted { $0.key < $1.key }.map { name, value in
             "\(name)=\(Self.render(value: value))"
         }
-        return line + " [" + rendered.joined(separator: " ") + "]"
+        return line + "\t[" + rendered.joined(separator: " ") + "]"
     }
 
     private static let characterNeedingQuotes: Set<Unicode.Scalar> = [" ", "\"", "[", "]"]
@@ -76,16 +72,14 @@ public struct LogLine: Sendable, Hashable {
         while let scalar = reader.take() {
             if scalar == "\\" {
                 let escapeOffset = reader.offset - 1
-                if reader.peek() == "[" {
-                    reader.offset += 1
-                    message += "["
-                } else if let scalar = reader.displayEscape() {
-                    message.unicodeScalars.append(scalar)
-                } else {
+                guard let scalar = reader.displayEscape() else {
                     throw LogLineParseError(reason: "unknown escape in the message", offset: escapeOffset)
                 }
-            } else if scalar == " " && reader.peek() == "[" {
-                reader.offset += 1
+                message.unicodeScalars.append(scalar)
+            } else if scalar == "\t" {
+                guard reader.take() == "[" else {
+                    throw LogLineParseError(reason: "a tab opens the field list: [ must follow", offset: reader.offset - 1)
+                }
                 hasFields = true
                 break
             } else {

@@ -17,7 +17,7 @@ struct LoggingTests {
             "ISCSI_TARGET": "iqn.2003-01.org.linux-iscsi:target x",
             "STATE": "FAILED",
         ]))
-        #expect(line.formatted == #"<4>session1 failed [ISCSI_SESSION=session1 ISCSI_TARGET="iqn.2003-01.org.linux-iscsi:target x" MESSAGE_ID=4e1c2b9a6f0d4a3e8b7c5d2e1f0a9b8c STATE=FAILED]"#)
+        #expect(line.formatted == #"<4>session1 failed\#t[ISCSI_SESSION=session1 ISCSI_TARGET="iqn.2003-01.org.linux-iscsi:target x" MESSAGE_ID=4e1c2b9a6f0d4a3e8b7c5d2e1f0a9b8c STATE=FAILED]"#)
     }
 
     @Test("messages and values with the format's special characters survive a round trip")
@@ -36,10 +36,22 @@ struct LoggingTests {
         #expect(try LogLine.parse(tricky.formatted) == tricky)
         #expect(try LogLine.parse(tricky.formatted + "\n") == tricky)
 
-        let plain = LogLine(priority: 6, message: "no fields here [really]")
-        #expect(plain.formatted == #"<6>no fields here \[really]"#)
+        let plain = LogLine(priority: 6, message: "no fields here [REALLY=yes]")
+        #expect(plain.formatted == "<6>no fields here [REALLY=yes]")
         #expect(try LogLine.parse(plain.formatted) == plain)
         #expect(try LogLine.parse("<7>") == LogLine(priority: 7, message: ""))
+    }
+
+    @Test("the message reads as status and the journal write it: a [ in the text is not escaped")
+    func bracketsInTheMessageStayAsTheyAre() throws {
+        let line = LogLine(priority: 2, message: "/, [swap] at risk: session1 is in recovery",
+                           fields: ["MESSAGE_ID": "6ca7a159dd6140248b6a6a355e51d54e", "CARRIES": "/ [swap]"])
+        #expect(line.formatted == #"<2>/, [swap] at risk: session1 is in recovery\#t[CARRIES="/ [swap]" MESSAGE_ID=6ca7a159dd6140248b6a6a355e51d54e]"#)
+        #expect(try LogLine.parse(line.formatted) == line)
+        // A tab in the text is escaped, so it cannot open a field list.
+        let tab = LogLine(priority: 6, message: "a\t[B=c]")
+        #expect(tab.formatted == #"<6>a\t[B=c]"#)
+        #expect(try LogLine.parse(tab.formatted) == tab)
     }
 
     @Test("metadata keys become valid journal field names", arguments: [
@@ -86,13 +98,15 @@ struct LoggingTests {
         ("session1 failed", "no <0>…<7> priority prefix"),
         ("<9>x", "no <0>…<7> priority prefix"),
         (#"<3>a \q"#, "unknown escape in the message"),
-        ("<3>a [state=FAILED]", "field names are A-Z, 0-9 and _"),
-        ("<3>a [STATE]", "field names are A-Z, 0-9 and _"),
-        ("<3>a [=x]", "a field needs NAME=VALUE"),
-        (#"<3>a [STATE="FAILED]"#, "unterminated quoted value"),
-        ("<3>a [STATE=]", "an empty value must be quoted"),
-        ("<3>a [STATE=FAILED", "the field list does not end with ]"),
-        ("<3>a [STATE=FAILED] x", "text after the field list"),
+        (#"<3>a \[x]"#, "unknown escape in the message"),
+        ("<3>a\tb", "a tab opens the field list: [ must follow"),
+        ("<3>a\t[state=FAILED]", "field names are A-Z, 0-9 and _"),
+        ("<3>a\t[STATE]", "field names are A-Z, 0-9 and _"),
+        ("<3>a\t[=x]", "a field needs NAME=VALUE"),
+        (#"<3>a\#t[STATE="FAILED]"#, "unterminated quoted value"),
+        ("<3>a\t[STATE=]", "an empty value must be quoted"),
+        ("<3>a\t[STATE=FAILED", "the field list does not end with ]"),
+        ("<3>a\t[STATE=FAILED] x", "text after the field list"),
     ])
     func rejects(line: String, reason: String) {
         #expect {

@@ -1,4 +1,5 @@
-/// A journal entry to write: its kind (MESSAGE_ID, priority), text and fields.
+/// A journal entry of the catalog to write: its kind (MESSAGE_ID, priority), text, fields and time. Every kind
+/// of `MessageKind`, not only health: the daemon's start and stop, tuning and drift, audit problems too.
 public struct HealthEvent: Sendable, Hashable {
     public let kind: MessageKind
     public let message: String
