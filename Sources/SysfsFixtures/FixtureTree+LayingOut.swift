@@ -19,6 +19,9 @@ extension FixtureTree {
         sysfs.resolve("class/iscsi_session/session\(number)").map { TopologyScanner.parent(TopologyScanner.parent($0)) }
     }
 
+    /// The kernel the captures were taken on (`uname -r` in Fixtures/captures/kernel-6.1-lio-loopback).
+    public static let kernelRelease = "6.1.0-56-amd64"
+
     func layOutSkeleton() throws {
         for directory in ["class/iscsi_session", "class/iscsi_connection", "class/iscsi_host", "class/scsi_host",
                           "class/scsi_device", "class/scsi_disk", "class/block", "block", "dev/block",
@@ -27,6 +30,9 @@ extension FixtureTree {
         }
         try Files.makeDirectories(system.path("proc/self"))
         try Files.makeDirectories(system.path("etc"))
+        // The running kernel, with its modules where the kernel package put them (check's boot-files item).
+        try Files.write(system.path("proc/sys/kernel/osrelease"), Self.kernelRelease + "\n", mode: 0o444)
+        try Files.makeDirectories(system.path("lib/modules/\(Self.kernelRelease)"))
         try writeMountInfo()
         try writeSwaps()
     }

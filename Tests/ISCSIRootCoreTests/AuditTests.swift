@@ -69,6 +69,8 @@ import SysfsFixtures
             "proc/412/comm": "iscsid\n",
             "proc/412/cmdline": "/usr/bin/iscsid\0-f\0",
             "proc/net/route": route,
+            "proc/sys/kernel/osrelease": "\(FixtureTree.kernelRelease)\n",
+            "lib/modules/\(FixtureTree.kernelRelease)/modules.dep": "",
             "usr/lib/systemd/libsystemd-shared-256.so": "",
             "usr/lib/systemd/system/iscsid.service": upstreamISCSID,
             "usr/lib/systemd/system/iscsid.socket": "[Unit]\nDescription=Open-iSCSI iscsid Socket\n\n[Socket]\nListenStream=@ISCSIADM_ABSTRACT_NAMESPACE\n",
@@ -172,7 +174,7 @@ import SysfsFixtures
     @Test func goodRootPassesEveryItem() throws {
         let items = try Self.audit(try Self.goodFiles())
         #expect(items.map(\.id) == ["root", "fstab", "iscsid-running", "iscsid-shutdown", "network", "initramfs", "node-record",
-                                     "live-session", "disks", "swap", "service"])
+                                     "live-session", "disks", "swap", "service", "boot-files"])
         for item in items {
             #expect(item.verdict == .ok, "\(item.id): \(item.detail)")
             #expect(item.fix == nil)
@@ -373,6 +375,8 @@ import SysfsFixtures
         let route = Self.route.replacingOccurrences(of: "eth0", with: "ibft0")
         let items = try Self.audit(try Self.changed([
             "proc/net/route": route,
+            "proc/sys/kernel/osrelease": "\(FixtureTree.kernelRelease)\n",
+            "lib/modules/\(FixtureTree.kernelRelease)/modules.dep": "",
             "etc/systemd/network/50-iscsi-root.network": nil,
             "etc/systemd/network/40-ibft.network": try Self.shipped("systemd/examples/50-iscsi-root-ibft.network"),
         ]))

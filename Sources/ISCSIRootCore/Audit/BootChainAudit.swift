@@ -46,6 +46,7 @@ public struct BootChainAudit: Sendable {
             DiskTuningCheck(topology: topology, policy: policy).item,
             SwapCheck(topology: topology).item,
             ServiceEnabledCheck(units: units).item,
+            BootFilesCheck(system: system, generator: InitramfsSystem.detect(in: system, cmdline: InitramfsSystem.commandLine(of: system))).item,
         ]
     }
 

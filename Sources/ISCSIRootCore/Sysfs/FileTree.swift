@@ -236,6 +236,16 @@ public struct FileTree: Sendable, Hashable {
         access(path(relative), F_OK) == 0
     }
 
+    /// When `relative` (following links) was last modified, in seconds since the epoch; nil when it
+    /// cannot be stat'ed. For comparing a generated file with what it was generated from.
+    public func modificationTime(_ relative: String) -> Int64? {
+        var info = stat()
+        guard stat(path(relative), &info) == 0 else { return nil }
+        // timespec's seconds field, read as the first member of the C struct: under MemberImportVisibility
+        // its `tv_sec` is only visible through the toolchain's private SwiftOverlayShims module.
+        return withUnsafeBytes(of: info.st_mtim) { Int64($0.load(as: Int.self)) }
+    }
+
     private var canonicalRootPath: String {
         canonicalRoot ?? Self.canonical(root) ?? root
     }

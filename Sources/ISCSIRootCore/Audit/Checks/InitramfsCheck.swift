@@ -10,7 +10,7 @@ struct InitramfsCheck {
     static let summary = "NOPs 0/0, replacement_timeout \(Configuration.recommendedRecoveryTimeout)"
 
     var item: AuditItem {
-        let cmdline = system.attribute("proc/cmdline").value?.split(separator: " ").map(String.init) ?? []
+        let cmdline = InitramfsSystem.commandLine(of: system)
         switch InitramfsSystem.detect(in: system, cmdline: cmdline) {
         case .mkinitcpio(let hooks, let config): return mkinitcpio(hooks: hooks, config: config)
         case .mkinitcpioSystemd(let hooks, let config): return mkinitcpioSystemd(hooks: hooks, config: config)

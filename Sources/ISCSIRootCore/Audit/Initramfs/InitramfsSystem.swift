@@ -11,6 +11,11 @@ enum InitramfsSystem: Sendable, Hashable {
     /// None of them: a hand-made initramfs (or firmware) logged in.
     case unidentified
 
+    /// The words of the running kernel's command line (`/proc/cmdline`); empty when unreadable.
+    static func commandLine(of system: FileTree) -> [String] {
+        system.attribute("proc/cmdline").value?.split(separator: " ").map(String.init) ?? []
+    }
+
     /// Decides from the kernel command line first (dracut's words are its own), then from which
     /// generator is configured or installed under `system`.
     static func detect(in system: FileTree, cmdline: [String]) -> InitramfsSystem {
@@ -52,14 +57,19 @@ struct MkinitcpioConfig: Sendable, Hashable {
     }
 
     /// The words of the last `HOOKS=(…)` (possibly over several lines), comments dropped.
-    static func hooksArray(_ text: String) -> [String]? {
+    static func hooksArray(_ text: String) -> [String]? { array("HOOKS", in: text) }
+
+    /// The words of the last bash array assignment `NAME=(…)` (possibly over several lines), comments and
+    /// quotes dropped: mkinitcpio's HOOKS, a preset's PRESETS.
+    static func array(_ name: String, in text: String) -> [String]? {
+        let opening = name + "=("
         var result: [String]?
         var collecting: [String]?
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             var line = Substring(rawLine.prefix { $0 != "#" }).trimmingWhitespace[...]
             if collecting == nil {
-                guard line.hasPrefix("HOOKS=(") else { continue }
-                line = line.dropFirst("HOOKS=(".count)
+                guard line.hasPrefix(opening) else { continue }
+                line = line.dropFirst(opening.count)
                 collecting = []
             }
             let closed = line.contains(")")
