@@ -132,7 +132,7 @@ public enum Daemon {
                         notifier: notifier, logger: logger)
         _ = notifier.stopping()
         engine.emit(.stopping(at: .now))
-        engine.writeState(at: .now)
+        engine.writeState(at: .now, running: false)
         engine.finishMetrics(at: .now)
 
         monitor?.stop()

@@ -19,7 +19,7 @@ public enum DaemonCommandLine {
     public static let usage = """
         USAGE: iscsi-rootd run [--sysfs <path>] [--root <path>] [--config <file>]
                                [--state-dir <dir>] [--udev <udev>] [--poll-interval <seconds>]
-                               [--kernel-log <path>] [--log <log>]
+                               [--kernel-log <path>] [--log <log>] [--console <path>]
         """
 
     public static let help = """
@@ -47,6 +47,9 @@ public enum DaemonCommandLine {
           --kernel-log <path>     The kernel log to follow ('none' to not read it). (default: /dev/kmsg)
           --log <log>             Where log entries go: journal, stderr, or auto (journal when its socket
                                   exists). (values: auto, journal, stderr; default: auto)
+          --console <path>        Where critical transitions (the root at risk, stalled, cut off, and
+                                  their end) are also written as they happen, without waiting: 'none',
+                                  or auto (/dev/console when the log goes to the journal). (default: auto)
           --version               Show the version.
           -h, --help              Show help information.
         """
@@ -125,14 +128,21 @@ public enum DaemonCommandLine {
         case let other: throw UsageError(description: "The value '\(other)' is invalid for '--log <log>'; use auto, journal or stderr")
         }
         let kernelLog = values["kernel-log"] ?? "/dev/kmsg"
-        let options = DaemonOptions(
+        var options = DaemonOptions(
             sysfs: FileTree(root: absolutePath(values["sysfs"] ?? "/sys")),
             system: FileTree(root: absolutePath(values["root"] ?? "/")),
             configFile: values["config"].map(absolutePath),
             stateDirectory: absolutePath(values["state-dir"] ?? "/run/iscsi-rootd"),
             udev: udev, pollInterval: pollInterval, kernelLog: kernelLog == "none" ? nil : kernelLog)
+        // On stderr (a terminal, a test) the lines are in the log already.
+        switch values["console"] ?? "auto" {
+        case "auto": options.console = log == .journal ? "/dev/console" : nil
+        case "none": options.console = nil
+        case let path: options.console = absolutePath(path)
+        }
         return .run(options, log: log)
     }
 
-    private static let options: Set = ["sysfs", "root", "config", "state-dir", "udev", "poll-interval", "kernel-log", "log"]
+    private static let options: Set = ["sysfs", "root", "config", "state-dir", "udev", "poll-interval", "kernel-log", "log",
+                                       "console"]
 }

@@ -15,6 +15,8 @@ public struct DaemonOptions: Sendable {
     public var pollInterval: Duration
     /// `/dev/kmsg`, or a file or pipe of records (tests); nil: no kernel log.
     public var kernelLog: String?
+    /// Where the critical transitions are written as they happen (`/dev/console`); nil: nowhere.
+    public var console: String?
 
     /// Whether `--sysfs` is the running kernel's /sys: only then do udev and NETLINK_ISCSI events
     /// describe the tree being watched.
@@ -57,6 +59,10 @@ struct DaemonEngine {
     private var lastStatusLine = ""
     /// `[Metrics] TextfileDirectory=`'s file, when set.
     private var metricsFile: MetricsFile?
+    /// `--console`, when set.
+    private let console: ConsoleLog?
+    /// Whether the last write of `<state-dir>/status` failed (said once, and again when it works).
+    private var viewFailing = false
     private(set) var lastPoll: Moment
     /// When sysfs was last scanned in full (start, a full poll, the drift sweep), and when a poll
     /// last did all its work on a fresh scan.
@@ -99,6 +105,7 @@ struct DaemonEngine {
                                       ext4Baseline: carried?.ext4Baseline ?? [:])
         topology = Topology(sessions: [], hosts: [], devices: [], chains: [])
         metricsFile = configuration.textfileDirectory.map { MetricsFile(directory: $0) }
+        console = options.console.map { ConsoleLog(path: $0) }
         lastPoll = now
         lastScan = now
         lastFullPoll = now
@@ -348,6 +355,9 @@ struct DaemonEngine {
         var fields = Self.fields(event.fields)
         fields[JournalField.messageID.rawValue] = event.kind.id
         logger.log(level: Logger.Level(priority: event.kind.priority), event.message, fields: fields)
+        if let console, event.goesToConsole, let problem = console.write(event.consoleLine) {
+            logger.warning(problem)
+        }
         state.recentEvents.append(event)
         if state.recentEvents.count > 30 { state.recentEvents.removeFirst(state.recentEvents.count - 30) }
     }
@@ -364,7 +374,9 @@ struct DaemonEngine {
         writeState(at: now)
     }
 
-    mutating func writeState(at now: Moment) {
+    /// Writes the state file and the daemon's view (`<state-dir>/status`); `running` is false only
+    /// for the last view, written as the daemon stops.
+    mutating func writeState(at now: Moment, running: Bool = true) {
         state.updatedMicroseconds = now.wallMicroseconds
         state.statusLine = lastStatusLine
         state.pollInterval = pollInterval
@@ -383,6 +395,21 @@ struct DaemonEngine {
             logger.warning("cannot write the state file: \(error)")
         }
         exportMetrics(DaemonStatus(ownState: file))
+        writeView(file, running: running, at: now)
+    }
+
+    /// `<state-dir>/status`: what `status` would print, from the daemon's own view (StatusReport+DaemonView).
+    private mutating func writeView(_ file: DaemonStateFile, running: Bool, at now: Moment) {
+        let report = StatusReport(topology: topology, configuration: configuration,
+                                  daemon: .success(DaemonStatus(ownState: file, running: running)))
+        let problem = StateFile(directory: options.stateDirectory)
+            .writeView(report.daemonView(writtenMicroseconds: now.wallMicroseconds, pid: state.pid))
+        if let problem, !viewFailing {
+            logger.warning("cannot write the status view: \(problem)")
+        } else if problem == nil, viewFailing {
+            logger.notice("status view \(options.stateDirectory)/\(StatusReport.daemonViewFileName) written again")
+        }
+        viewFailing = problem != nil
     }
 
     var statusLine: String { lastStatusLine }

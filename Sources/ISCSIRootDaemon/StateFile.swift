@@ -20,16 +20,26 @@ struct StateFile {
 
     /// Writes `file`; returns what went wrong, if anything.
     func write(_ file: DaemonStateFile) -> String? {
+        replace(DaemonState.fileName, with: Array((file.json.serialized(pretty: true) + "\n").utf8), durable: true)
+    }
+
+    /// Writes `text` as `<state-dir>/status` (`StatusReport.daemonView`); returns what went wrong, if
+    /// anything. Not fsync'd: a view is worth only its newest copy.
+    func writeView(_ text: String) -> String? {
+        replace(StatusReport.daemonViewFileName, with: Array(text.utf8), durable: false)
+    }
+
+    /// Replaces `name` in the checked directory, 0644 whatever the umask (the unit sets UMask=0077):
+    /// `status` and a person's shell read it unprivileged.
+    private func replace(_ name: String, with bytes: [UInt8], durable: Bool) -> String? {
         let directoryFD: Int32
         switch openDirectory() {
         case .success(let fd): directoryFD = fd
         case .failure(let reason): return reason.description
         }
         defer { close(directoryFD) }
-        // 0644 whatever the umask (the unit sets UMask=0077): `status` runs unprivileged.
-        return FileReplacement.replace(DaemonState.fileName, in: directoryFD, directory: directory,
-                                       with: Array((file.json.serialized(pretty: true) + "\n").utf8), mode: 0o644,
-                                       durable: true)?.description
+        return FileReplacement.replace(name, in: directoryFD, directory: directory, with: bytes, mode: 0o644,
+                                       durable: durable)?.description
     }
 
     /// The state directory, created 0755 when missing; refused when it is a link, not a directory,

@@ -34,6 +34,10 @@ case .run(let options, let log):
     // Before any thread exists: the blocked signals and the thread defaults are inherited, and
     // PR_SET_IO_FLUSHER is per thread.
     SignalSource.blockHandledSignals()
+    // The time zone is read now, while the root answers: glibc reads /etc/localtime at the first
+    // local time formatted, and the daemon formats times during an outage (the status view, the
+    // console lines), when a read from the root waits for the whole outage.
+    tzset()
     let hygiene = ProcessHygiene.apply()
     let logger = Logger(handler: JournalLogHandler(destination: log))
     for step in hygiene {

@@ -77,9 +77,10 @@ final class DaemonUnderTest {
     private(set) var unparsable: [String] = []
     private(set) var entries: [LogLine] = []
 
-    /// `launcher` goes before the binary (e.g. `ip netns exec NAME`, which execs it in place).
+    /// `launcher` goes before the binary (e.g. `ip netns exec NAME`, which execs it in place);
+    /// `arguments` after the harness's own.
     init(tree: FixtureTree, configPath: String, kernelLog: String, stateDirectory: String,
-         environment: [String: String] = [:], launcher: [String] = []) throws {
+         environment: [String: String] = [:], launcher: [String] = [], arguments: [String] = []) throws {
         self.tree = tree
         self.configPath = configPath
         self.stateDirectory = stateDirectory
@@ -89,7 +90,7 @@ final class DaemonUnderTest {
             binary, "run", "--udev", "off", "--poll-interval", "0.2", "--kernel-log", kernelLog,
             "--state-dir", stateDirectory, "--log", "stderr", "--config", configPath,
             "--sysfs", tree.sysfs.root, "--root", tree.system.root,
-        ], environment: environment.merging(["NOTIFY_SOCKET": notify.path]) { $1 })
+        ] + arguments, environment: environment.merging(["NOTIFY_SOCKET": notify.path]) { $1 })
         // `status --root` looks for the daemon's pid under the root's /proc.
         let procLink = tree.system.path("proc/\(process.pid)")
         unlink(procLink)

@@ -74,6 +74,27 @@ public enum MessageKind: String, Sendable, CaseIterable {
         }
     }
 
+    /// Which entries of this kind the daemon also writes to the system console as they happen
+    /// (`iscsi-rootd run --console`): what threatens the root and its end, so that a person at a
+    /// serial console, or a console server logging it, sees an outage while it lasts, when the
+    /// journal (on the root's disk) cannot take entries.
+    public enum ConsoleRule: Sendable {
+        /// Every entry.
+        case always
+        /// Entries with `ROOT=1` (the session, disk or map carries /, /usr or swap).
+        case root
+        case never
+    }
+
+    public var console: ConsoleRule {
+        switch self {
+        case .rootAtRisk, .ioFailing, .fileSystemDamaged, .networkLost, .networkRestored, .noPathLeft: .always
+        case .sessionFailed, .sessionRecovered, .ioStalled, .ioStallCleared, .rootDegraded, .pathRestored: .root
+        case .started, .stopping, .diskTuned, .driftCorrected, .tuningFailed, .recoveryTimeoutSet, .nopsOnRoot,
+             .udevFallback, .configRejected, .kernelStorageError, .auditFailed, .networkChanged: .never
+        }
+    }
+
     /// The catalog's subject line.
     public var subject: String {
         switch self {
