@@ -8,7 +8,11 @@ struct StatusCommand: ParsableCommand {
         commandName: "status",
         abstract: "Show the root chain, iSCSI sessions and disks, and whether they are healthy.",
         discussion: "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (sysfs unreadable, or the output could not be written); "
-            + "with --prometheus 0 once the metrics are printed (the state is in them)."
+            + "with --prometheus 0 once the metrics are printed (the state is in them).\n\n"
+            + "During an outage of the root, this program waits for the disk like any other started from it. "
+            + "In a shell that is already open, its builtins show the daemon's own status instead "
+            + "(rewritten every second while anything is wrong):\n"
+            + "  while IFS= read -r l; do echo \"$l\"; done < /run/iscsi-rootd/status"
     )
 
     @OptionGroup var paths: SystemPaths
