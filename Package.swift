@@ -25,13 +25,15 @@ let package = Package(
         // C system libraries, found through pkg-config.
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // The one system call Swift cannot make through Glibc (openat2 has no libc wrapper).
+        .target(name: "CLinux"),
 
         // The core: sysfs model, topology, policy, config, health, audit, reports. It reads through a re-rootable
         // FileTree (and its tuners write sysfs attributes through it), takes time as input, starts no thread. No
         // Foundation.
         .target(
             name: "ISCSIRootCore",
-            dependencies: [.product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["CLinux", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: daemonSettings
         ),
         // Effects: libudev, sd_notify, the journal, netlink, signals, the state file.

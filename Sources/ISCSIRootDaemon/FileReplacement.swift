@@ -31,17 +31,10 @@ enum FileReplacement {
         let fd = openat(directoryFD, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         if fd < 0 { return failure("create \(directory)/\(temporary)") }
         fchmod(fd, mode)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 {
-                let reason = failure("write \(directory)/\(temporary)")
-                close(fd)
-                unlinkat(directoryFD, temporary, 0)
-                return reason
-            }
-            offset += written
+        if let error = bytes.withUnsafeBytes({ RetriedWrite.all($0, to: fd).error }) {
+            close(fd)
+            unlinkat(directoryFD, temporary, 0)
+            return Failure(action: "write \(directory)/\(temporary)", code: error)
         }
         if durable { fsync(fd) }
         close(fd)

@@ -32,5 +32,11 @@ struct ApplyCommand: ParsableCommand {
         let report = ApplyReport(outcomes: outcomes, multipathPaths: ApplyReport.multipathPaths(scan.devices))
         try writeOutput(output.json ? report.json.serialized(pretty: true) + "\n" : report.text)
         if report.anyFailed { throw ExitCode(CommandExit.failed) }
+        // A device whose chain dangles or leads out of the tree was not tuned: unknown, as `status` says.
+        let untraceable = paths.scanner().untraceableDevices(besides: scan.devices)
+        for reason in untraceable {
+            print("iscsi-rootd: \(reason): not tuned".escapedForDisplay, to: &StandardError.stream)
+        }
+        if !untraceable.isEmpty { throw ExitCode(Int32(Severity.unknown.rawValue)) }
     }
 }

@@ -26,24 +26,20 @@ func writeOutput(_ text: String) throws {
     }
 }
 
-/// Writes every byte of `text` to `fd`; the errno when that failed.
+/// Writes every byte of `text` to `fd`; the errno when that failed. A command's output may wait
+/// for its reader (a descriptor someone made non-blocking: a second at a time).
 private func writeAll(_ fd: Int32, _ text: String) -> Errno? {
     let bytes = Array(text.utf8)
-    var offset = 0
-    while offset < bytes.count {
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-        if written < 0 {
-            if errno == EINTR { continue }
-            if errno == EAGAIN {
-                var waiting = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&waiting, 1, 1000)
-                continue
-            }
-            return Errno(rawValue: errno)
+    return bytes.withUnsafeBytes { raw in
+        var offset = 0
+        while true {
+            let (written, error) = RetriedWrite.all(UnsafeRawBufferPointer(rebasing: raw[offset...]), to: fd)
+            offset += written
+            guard error == .resourceTemporarilyUnavailable else { return error }
+            var waiting = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            _ = poll(&waiting, 1, 1000)
         }
-        offset += written
     }
-    return nil
 }
 
 /// Whether standard output is a terminal (colour only then).

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CLinux
 import SystemPackage
 
 /// A directory tree whose paths are read relative to a root: `/sys` or `/` in production,
@@ -129,28 +130,91 @@ public struct FileTree: Sendable, Hashable {
 
     /// Writes `value` in one `write(2)`, the way sysfs attributes expect it. Opened like the
     /// shell's `echo value > attribute` (O_TRUNC, which sysfs ignores), so a plain file in a test
-    /// tree ends up holding exactly the value written. A symbolic link at the last component is
-    /// refused (O_NOFOLLOW): real sysfs attributes never are links, and a planted one must not send
-    /// a write (as root) outside the tree.
+    /// tree ends up holding exactly the value written. Opened beneath the root (`openBeneath`): a
+    /// symbolic link planted at a directory on the way that leads out of the tree is refused, and
+    /// so is one at the attribute itself (O_NOFOLLOW: real sysfs attributes never are links), so a
+    /// write (as root) never lands outside the tree.
     public func write(_ relative: String, _ value: String) -> Result<Void, FileError> {
         let absolute = path(relative)
-        do {
-            let fd: FileDescriptor
-            do {
-                fd = try FileDescriptor.open(absolute, .writeOnly, options: [.closeOnExec, .truncate, .noFollow])
-            } catch Errno.tooManySymbolicLinkLevels where Self.isSymbolicLink(absolute) {
-                return .failure(FileError(path: absolute, errno: .tooManySymbolicLinkLevels, detail: "is a symbolic link"))
-            }
-            defer { try? fd.close() }
-            var bytes = Array(value.utf8)
-            let written = try bytes.withUnsafeMutableBytes { try fd.write(UnsafeRawBufferPointer($0)) }
-            if written != bytes.count { return .failure(FileError(path: absolute, errno: .ioError)) }
-            return .success(())
-        } catch let errno as Errno {
-            return .failure(FileError(path: absolute, errno: errno))
-        } catch {
-            return .failure(FileError(path: absolute, errno: .ioError))
+        let fd: Int32
+        switch openBeneath(relative, flags: O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW) {
+        case .success(let opened): fd = opened
+        case .failure(let error) where error.errno == .tooManySymbolicLinkLevels && Self.isSymbolicLink(absolute):
+            return .failure(FileError(path: absolute, errno: error.errno, detail: "is a symbolic link"))
+        case .failure(let error): return .failure(error)
         }
+        defer { close(fd) }
+        var bytes = Array(value.utf8)
+        switch bytes.withUnsafeMutableBytes({ RetriedWrite.once(UnsafeRawBufferPointer($0), to: fd) }) {
+        case .success(let written) where written == bytes.count: return .success(())
+        case .success: return .failure(FileError(path: absolute, errno: .ioError))
+        case .failure(let error): return .failure(FileError(path: absolute, errno: error))
+        }
+    }
+
+    /// Opens `relative` with `flags` so that the file reached lies beneath the root: with openat2's
+    /// RESOLVE_BENEATH (a relative link that stays in the tree is followed, as sysfs's own are; an
+    /// absolute one, or `..` or a link leading out, is refused: EXDEV), and with `noSymlinks` no
+    /// link at all on the way (ELOOP). Where the kernel has no openat2 (before 5.6: ENOSYS) the file
+    /// is opened as asked, then its real path checked, and closed unused when it lies outside. The
+    /// whole file system (`FileTree.absolute`, the live `/`) has no outside: a plain open.
+    public func openBeneath(_ relative: String, flags: Int32, noSymlinks: Bool = false) -> Result<Int32, FileError> {
+        let absolute = path(relative)
+        func failure(_ code: Int32) -> Result<Int32, FileError> {
+            let errno = Errno(rawValue: code)
+            switch errno {
+            case .improperLink:
+                return .failure(FileError(path: absolute, errno: errno, detail: "leads outside \(root) (a symbolic link on the way)"))
+            case .tooManySymbolicLinkLevels where noSymlinks:
+                return .failure(FileError(path: absolute, errno: errno, detail: "a symbolic link on the way (refused)"))
+            default:
+                return .failure(FileError(path: absolute, errno: errno))
+            }
+        }
+        if root.isEmpty {
+            let fd = open(absolute, flags)
+            return fd < 0 ? failure(errno) : .success(fd)
+        }
+        let rootFD = open(root, ISCSI_ROOTD_O_PATH | O_DIRECTORY | O_CLOEXEC)
+        if rootFD < 0 { return failure(errno) }
+        defer { close(rootFD) }
+        var inside = String(relative.drop { $0 == "/" })
+        if inside.isEmpty { inside = "." }
+        let fd: Int32 = iscsi_rootd_open_beneath(rootFD, inside, flags, noSymlinks ? 1 : 0)
+        if fd >= 0 { return .success(fd) }
+        let code: Int32 = 0 - fd
+        guard code == ENOSYS else { return failure(code) }
+        // No openat2: open, then check where the descriptor really is (O_TRUNC only once it is known to be inside).
+        let opened = openat(rootFD, inside, flags & ~O_TRUNC)
+        if opened < 0 { return failure(errno) }
+        let canonical = canonicalRootPath
+        let real = Self.realPath(ofDescriptor: opened) ?? Self.canonical(absolute)
+        let expected = canonical + "/" + inside.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
+        guard let real, real == canonical || real.hasPrefix(canonical + "/"), !noSymlinks || real == expected else {
+            close(opened)
+            return failure(noSymlinks && real.map { $0 == canonical || $0.hasPrefix(canonical + "/") } == true ? ELOOP : EXDEV)
+        }
+        if flags & O_TRUNC != 0 { _ = ftruncate(opened, 0) }
+        return .success(opened)
+    }
+
+    /// Whether `relative` is a directory reached from the root through no symbolic link at all:
+    /// a kobject directory as the kernel makes them, never a link planted on the way.
+    public func isDirectoryWithoutLinks(_ relative: String) -> Bool {
+        guard case .success(let fd) = openBeneath(relative, flags: ISCSI_ROOTD_O_PATH | O_DIRECTORY | O_CLOEXEC, noSymlinks: true) else {
+            return false
+        }
+        close(fd)
+        return true
+    }
+
+    /// Where an open descriptor really is (its /proc/self/fd link); nil when /proc cannot tell.
+    private static func realPath(ofDescriptor fd: Int32) -> String? {
+        let bytes = [UInt8](unsafeUninitializedCapacity: 4096) { buffer, count in
+            let length = buffer.withMemoryRebound(to: CChar.self) { readlink("/proc/self/fd/\(fd)", $0.baseAddress!, $0.count) }
+            count = length > 0 && length < buffer.count ? length : 0
+        }
+        return bytes.first == UInt8(ascii: "/") ? String(decoding: bytes, as: UTF8.self) : nil
     }
 
     private static let direntNameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
@@ -231,6 +295,13 @@ public struct FileTree: Sendable, Hashable {
         return String(decoding: result, as: UTF8.self)
     }
 
+    /// Whether `relative` exists, but only by following a link out of the tree (which `resolve` refuses).
+    public func leadsOutside(_ relative: String) -> Bool {
+        guard !root.isEmpty, let resolved = realpath(path(relative), nil) else { return false }
+        free(resolved)
+        return resolve(relative) == nil
+    }
+
     /// Whether `relative` exists (following links).
     public func exists(_ relative: String) -> Bool {
         access(path(relative), F_OK) == 0
@@ -306,6 +377,7 @@ extension Errno {
         case .noRouteToHost: "EHOSTUNREACH"
         case .networkDown: "ENETDOWN"
         case .noBufferSpace: "ENOBUFS"
+        case .improperLink: "EXDEV"
         default: "errno \(rawValue)"
         }
     }

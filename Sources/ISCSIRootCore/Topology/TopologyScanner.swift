@@ -121,8 +121,11 @@ public struct TopologyScanner: Sendable {
     /// One SCSI device, or nil when it vanished.
     public func readDevice(hctl: HCTL, iscsiSessions: Set<Int>, detail: DeviceDetail = .full) -> SCSIDevice? {
         // `class/scsi_device/H:C:T:L` → `…/H:C:T:L/scsi_device/H:C:T:L`: one readlink, not one per component.
+        // The kernel's device directories are never links: a path reached through one (planted in a
+        // --sysfs tree) is not taken as it reads, but resolved, and refused when it leads out of the
+        // tree, so the tuner's writes and `status` see the same chain.
         guard let devpath = sysfs.kernelLinkTarget("class/scsi_device/\(hctl)").map({ Self.parent(Self.parent($0)) })
-                .flatMap({ sysfs.exists("\($0)/scsi_device/\(hctl)") ? $0 : nil })
+                .flatMap({ sysfs.isDirectoryWithoutLinks("\($0)/scsi_device/\(hctl)") ? $0 : nil })
                 ?? sysfs.resolve("class/scsi_device/\(hctl)/device") else { return nil }
         let dir = devpath
         let sessionNumber = devpath.split(separator: "/").lazy
@@ -249,9 +252,19 @@ public struct TopologyScanner: Sendable {
         return (block, nil)
     }
 
+    /// Why each SCSI device that `class/scsi_device` lists but `devices` lacks could not be read
+    /// (its link dangles, or leads out of the tree): `apply` says so rather than "no iSCSI disks".
+    public func untraceableDevices(besides devices: [SCSIDevice]) -> [String] {
+        let read = Set(devices.map(\.hctl))
+        return sysfs.list("class/scsi_device").compactMap { HCTL($0) }.filter { !read.contains($0) }.sorted().compactMap {
+            brokenLink("class/scsi_device/\($0)") ?? brokenLink("class/scsi_device/\($0)/device")
+        }
+    }
+
     /// Why `relative` (a sysfs link) cannot be followed: missing, or dangling; nil when it can.
     func brokenLink(_ relative: String) -> String? {
         if sysfs.resolve(relative) != nil { return nil }
+        if sysfs.leadsOutside(relative) { return "\(sysfs.path(relative)) leads outside \(sysfs.root)" }
         return sysfs.hasEntry(relative) ? "\(sysfs.path(relative)) is a dangling link" : "\(sysfs.path(relative)) is missing"
     }
 
@@ -259,7 +272,7 @@ public struct TopologyScanner: Sendable {
     /// `class/scsi_device` does not list (or lists with a dangling link): the disk's transport is unknown.
     func brokenDeviceLink(ofBlock dir: String) -> String? {
         guard sysfs.hasEntry("\(dir)/device") else { return nil }
-        guard let device = sysfs.resolve("\(dir)/device") else { return "\(sysfs.path("\(dir)/device")) is a dangling link" }
+        guard let device = sysfs.resolve("\(dir)/device") else { return brokenLink("\(dir)/device") }
         guard let hctl = HCTL(Self.lastComponent(device)) else { return nil }
         return brokenLink("class/scsi_device/\(hctl)/device")
     }
