@@ -33,15 +33,10 @@ final class DedicatedThread: Sendable {
         let context = ThreadContext(name: name) {
             body(wake) { result in startup.report(result) }
         }
-        var handle = pthread_t()
-        let created = pthread_create(&handle, nil, { raw in
-            let context = Unmanaged<ThreadContext>.fromOpaque(raw!).takeRetainedValue()
-            pthread_setname_np(pthread_self(), String(decoding: context.name.utf8.prefix(15), as: UTF8.self))
-            context.body()
-            return nil
-        }, Unmanaged.passRetained(context).toOpaque())
-        if created != 0 {
-            fatalError("pthread_create \(name): \(Errno(rawValue: created))")
+        let handle: pthread_t
+        switch spawn(context) {
+        case .success(let created): handle = created
+        case .failure(let error): fatalError("pthread_create \(name): \(error)")
         }
         let thread = DedicatedThread(handle: handle, wake: wake)
         if case .failure(let error) = startup.wait() {
@@ -169,7 +164,7 @@ struct WakeEvent: Sendable {
 }
 
 /// What `pthread_create` hands to the new thread.
-private final class ThreadContext {
+final class ThreadContext {
     let name: String
     let body: () -> Void
 
@@ -179,29 +174,55 @@ private final class ThreadContext {
     }
 }
 
-/// The start-up handshake: the new thread reports once, `start` waits for it.
-private final class Startup<Failure: Error>: @unchecked Sendable {
-    // Written by the thread before sem_post, read by the starter after sem_wait.
-    private var result: Result<Void, Failure>?
+/// The one place a thread is created: an OS thread with the process's default attributes, named
+/// `context.name` (at most 15 bytes), running `context.body`. The caller joins or detaches it.
+func spawn(_ context: ThreadContext) -> Result<pthread_t, Errno> {
+    var handle = pthread_t()
+    let retained = Unmanaged.passRetained(context).toOpaque()
+    let created = pthread_create(&handle, nil, { raw in
+        let context = Unmanaged<ThreadContext>.fromOpaque(raw!).takeRetainedValue()
+        pthread_setname_np(pthread_self(), String(decoding: context.name.utf8.prefix(15), as: UTF8.self))
+        context.body()
+        return nil
+    }, retained)
+    if created != 0 {
+        Unmanaged<ThreadContext>.fromOpaque(retained).release()
+        return .failure(Errno(rawValue: created))
+    }
+    return .success(handle)
+}
+
+/// A POSIX semaphore owned by a Sendable class (sem_post/sem_wait are thread-safe): the one
+/// way a thread here waits for another.
+final class Semaphore: @unchecked Sendable {
     private let semaphore = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
 
-    init() {
-        sem_init(semaphore, 0, 0)
-    }
+    init() { sem_init(semaphore, 0, 0) }
 
     deinit {
         sem_destroy(semaphore)
         semaphore.deallocate()
     }
 
+    func signal() { sem_post(semaphore) }
+
+    func wait() { while sem_wait(semaphore) != 0 && errno == EINTR {} }
+}
+
+/// The start-up handshake: the new thread reports once, `start` waits for it.
+private final class Startup<Failure: Error>: @unchecked Sendable {
+    // Written by the thread before the signal, read by the starter after its wait.
+    private var result: Result<Void, Failure>?
+    private let semaphore = Semaphore()
+
     func report(_ result: Result<Void, Failure>) {
         precondition(self.result == nil, "a dedicated thread reported its start twice")
         self.result = result
-        sem_post(semaphore)
+        semaphore.signal()
     }
 
     func wait() -> Result<Void, Failure> {
-        while sem_wait(semaphore) != 0 && errno == EINTR {}
+        semaphore.wait()
         return result!
     }
 }

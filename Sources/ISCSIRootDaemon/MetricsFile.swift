@@ -43,19 +43,12 @@ final class MetricsFile: Sendable {
     init(directory: String) {
         self.directory = directory
         wakeup = Semaphore()
-        let context = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        let created = pthread_create(&thread, nil, { raw in
-            let file = Unmanaged<MetricsFile>.fromOpaque(raw!).takeRetainedValue()
-            pthread_setname_np(pthread_self(), "metrics-file")
-            file.writeLoop()
-            return nil
-        }, context)
-        if created == 0 {
+        // The thread holds `self` until retired.
+        switch spawn(ThreadContext(name: "metrics-file") { self.writeLoop() }) {
+        case .success(let thread):
             pthread_detach(thread)
-        } else {
-            Unmanaged<MetricsFile>.fromOpaque(context).release()
-            shared.withLock { $0.lastError = "cannot start the metrics writer thread: \(String(cString: strerror(created)))"; $0.reportDue = true }
+        case .failure(let error):
+            shared.withLock { $0.lastError = "cannot start the metrics writer thread: \(error)"; $0.reportDue = true }
         }
     }
 
@@ -154,20 +147,4 @@ final class MetricsFile: Sendable {
             return failure.description
         }
     }
-}
-
-/// A POSIX semaphore owned by a Sendable class (sem_post/sem_wait are thread-safe).
-private final class Semaphore: @unchecked Sendable {
-    private let semaphore = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
-
-    init() { sem_init(semaphore, 0, 0) }
-
-    deinit {
-        sem_destroy(semaphore)
-        semaphore.deallocate()
-    }
-
-    func signal() { sem_post(semaphore) }
-
-    func wait() { while sem_wait(semaphore) != 0 && errno == EINTR {} }
 }
