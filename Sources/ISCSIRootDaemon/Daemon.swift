@@ -77,16 +77,22 @@ public enum Daemon {
             sessionEvents = "polling only (--sysfs is not the live /sys)"
         }
 
-        // The network under the root: rtnetlink events (this namespace's own, whatever --sysfs is).
+        // The network under the root: rtnetlink events, this namespace's own. A --sysfs that is not
+        // the live /sys describes another client, whose addresses this host may not have: no watch
+        // unless --network on says this namespace is that client's (a test's network namespace).
         var routeListener: RouteNetlinkListener?
         var routeQuery: RouteNetlinkQuery?
         var networkFailure: String?
-        do {
-            routeListener = try RouteNetlinkListener { inbox.put(.network($0)) }
-            routeQuery = try RouteNetlinkQuery()
-        } catch {
-            routeListener?.stop()
-            networkFailure = error.description
+        if let reason = options.networkOffReason {
+            networkFailure = reason
+        } else {
+            do {
+                routeListener = try RouteNetlinkListener { inbox.put(.network($0)) }
+                routeQuery = try RouteNetlinkQuery()
+            } catch {
+                routeListener?.stop()
+                networkFailure = error.description
+            }
         }
 
         var kernelLog: KernelLogReader?
@@ -108,7 +114,11 @@ public enum Daemon {
         if let routeQuery {
             engine.watchNetwork(with: routeQuery, events: "rtnetlink")
         } else if let networkFailure {
-            logger.warning("the network under the root is not watched: \(networkFailure)")
+            if options.networkOffReason != nil {
+                logger.notice("the network under the root is not watched: \(networkFailure) (--network on watches this namespace's)")
+            } else {
+                logger.warning("the network under the root is not watched: \(networkFailure)")
+            }
             engine.networkEvents = "off (\(networkFailure))"
         }
         // Coldplug: with udev, the SCSI devices libudev knows; without, the sysfs scan's.
@@ -128,7 +138,9 @@ public enum Daemon {
         engine.writeState(at: .now)
         _ = notifier.ready(status: engine.statusLine)
 
-        let exit = loop(engine: &engine, inbox: inbox, signals: signals, watchdog: Notifier.watchdogInterval(),
+        let watchdog = Notifier.watchdog()
+        if let warning = watchdog.warning { logger.warning(warning) }
+        let exit = loop(engine: &engine, inbox: inbox, signals: signals, watchdog: watchdog.interval,
                         notifier: notifier, logger: logger)
         _ = notifier.stopping()
         engine.emit(.stopping(at: .now))
@@ -153,8 +165,10 @@ public enum Daemon {
         var lastWatchdog = start
         while true {
             // The configuration can change with a reload.
-            let tick = [.seconds(1), engine.options.pollInterval, engine.configuration.verifyInterval, watchdog.map { $0 / 2 }]
-                .compactMap { $0 }.min()!
+            // Never below `minimumTick`, whatever an option, the configuration or the environment says:
+            // the arithmetic below divides by it, and a shorter one only burns the CPU.
+            let tick = max(minimumTick, [.seconds(1), engine.options.pollInterval, engine.configuration.verifyInterval,
+                                         watchdog.map { $0 / 2 }].compactMap { $0 }.min()!)
             /// Due at the tick nearest its time: a timer's wake-up comes a little late, never early.
             func isDue(_ last: Moment, _ interval: Duration, at now: Moment) -> Bool { now.since(last) + tick / 2 >= interval }
             var now = Moment.now
@@ -214,8 +228,17 @@ public enum Daemon {
                 lastWatchdog = now
                 _ = notifier.watchdog()
             }
+            // What a full peer did not take goes now if it takes again; none of this ever waits.
+            if let delivery = notifier.flush() {
+                logger.notice("the service manager's notification socket \(delivery.text("notifications"))"
+                              + " (the newest STATUS= and WATCHDOG=1 were kept)")
+            }
+            logger.flush()
         }
     }
+
+    /// The shortest tick of the loop (10 ms: the test suite's shortest VerifyInterval).
+    static let minimumTick = Duration.milliseconds(10)
 
     static func bootID(_ system: FileTree) -> String {
         system.attribute("proc/sys/kernel/random/boot_id").value ?? "unknown"

@@ -18,8 +18,9 @@ public enum DaemonCommandLine {
 
     public static let usage = """
         USAGE: iscsi-rootd run [--sysfs <path>] [--root <path>] [--config <file>]
-                               [--state-dir <dir>] [--udev <udev>] [--poll-interval <seconds>]
-                               [--kernel-log <path>] [--log <log>] [--console <path>]
+                               [--state-dir <dir>] [--udev <udev>] [--network <network>]
+                               [--poll-interval <seconds>] [--kernel-log <path>] [--log <log>]
+                               [--console <path>]
         """
 
     public static let help = """
@@ -41,6 +42,9 @@ public enum DaemonCommandLine {
           --state-dir <dir>       Where the daemon writes its state for 'status'. (default: /run/iscsi-rootd)
           --udev <udev>           udev events: auto (when udevd runs), on, or off (poll sysfs for new
                                   disks). (values: auto, on, off; default: auto)
+          --network <network>     Watch the network under the root (rtnetlink): auto (when --sysfs is the
+                                  live /sys), on (also for another tree: this namespace is its client's),
+                                  or off. (values: auto, on, off; default: auto)
           --poll-interval <seconds>
                                   Seconds between polls when all is well (fractions allowed); 1 s or less
                                   while anything is not. (default: 5)
@@ -116,6 +120,10 @@ public enum DaemonCommandLine {
         guard let udev = DaemonOptions.UdevMode(rawValue: udevText) else {
             throw UsageError(description: "The value '\(udevText)' is invalid for '--udev <udev>'; use auto, on or off")
         }
+        let networkText = values["network"] ?? "auto"
+        guard let network = DaemonOptions.NetworkMode(rawValue: networkText) else {
+            throw UsageError(description: "The value '\(networkText)' is invalid for '--network <network>'; use auto, on or off")
+        }
         let intervalText = values["poll-interval"] ?? "5"
         guard let pollInterval = parseSeconds(intervalText), pollInterval > .zero else {
             throw UsageError(description: "--poll-interval wants seconds above 0 and at most \(Configuration.maximumInterval.wholeSeconds), e.g. 5 or 0.5")
@@ -134,6 +142,7 @@ public enum DaemonCommandLine {
             configFile: values["config"].map(absolutePath),
             stateDirectory: absolutePath(values["state-dir"] ?? "/run/iscsi-rootd"),
             udev: udev, pollInterval: pollInterval, kernelLog: kernelLog == "none" ? nil : kernelLog)
+        options.network = network
         // On stderr (a terminal, a test) the lines are in the log already.
         switch values["console"] ?? "auto" {
         case "auto": options.console = log == .journal ? "/dev/console" : nil
@@ -143,6 +152,6 @@ public enum DaemonCommandLine {
         return .run(options, log: log)
     }
 
-    private static let options: Set = ["sysfs", "root", "config", "state-dir", "udev", "poll-interval", "kernel-log", "log",
-                                       "console"]
+    private static let options: Set = ["sysfs", "root", "config", "state-dir", "udev", "network", "poll-interval", "kernel-log",
+                                       "log", "console"]
 }

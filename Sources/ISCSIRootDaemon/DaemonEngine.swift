@@ -6,11 +6,17 @@ public struct DaemonOptions: Sendable {
         case auto, on, off
     }
 
+    public typealias NetworkMode = UdevMode
+
     public var sysfs: FileTree
     public var system: FileTree
     public var configFile: String?
     public var stateDirectory: String
     public var udev: UdevMode
+    /// Whether to watch this network namespace's links, addresses and routes (rtnetlink): `auto`
+    /// only when `--sysfs` is the live /sys, `on` also for a test tree (whose namespace is the
+    /// simulated client's), `off` never.
+    public var network: NetworkMode = .auto
     /// The base poll interval when all is well; polling is faster while anything is not.
     public var pollInterval: Duration
     /// `/dev/kmsg`, or a file or pipe of records (tests); nil: no kernel log.
@@ -21,6 +27,15 @@ public struct DaemonOptions: Sendable {
     /// Whether `--sysfs` is the running kernel's /sys: only then do udev and NETLINK_ISCSI events
     /// describe the tree being watched.
     public var watchesLiveSysfs: Bool { sysfs.root == "/sys" || sysfs.root.isEmpty }
+
+    /// Why the network watch is off, said once at start; nil: it is on.
+    public var networkOffReason: String? {
+        switch network {
+        case .on: nil
+        case .off: "--network off"
+        case .auto: watchesLiveSysfs ? nil : "--sysfs \(sysfs.root) is not the live /sys"
+        }
+    }
 
     /// The tree whose `proc/diskstats` holds the I/O counters of the disks under `sysfs`: `--root`
     /// when it is the same kind of tree (both the running system's, or both a test tree), nil when

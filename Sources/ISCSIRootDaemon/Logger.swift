@@ -38,6 +38,12 @@ public struct Logger: Sendable {
         handler?.log(LogLine(priority: level.rawValue, message: message, fields: fields))
     }
 
+    /// Sends what a reader that was full took nothing of (the journal's socket, stderr), and says
+    /// once how long it did not: every turn of the event loop.
+    public func flush() {
+        handler?.flush()
+    }
+
     public func critical(_ message: String, fields: [String: String] = [:]) { log(level: .critical, message, fields: fields) }
     public func error(_ message: String, fields: [String: String] = [:]) { log(level: .error, message, fields: fields) }
     public func warning(_ message: String, fields: [String: String] = [:]) { log(level: .warning, message, fields: fields) }

@@ -59,20 +59,25 @@ final class ChildProcess {
     private let directory: String
     private(set) var exitStatus: Int32?
 
-    /// Starts `arguments[0]` (a path) with PATH, LANG and `environment` as its environment.
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+    /// Whether stderr goes to a path the caller gave (a FIFO, …), which `standardError` does not read.
+    private let errorPathGiven: Bool
+
+    /// Starts `arguments[0]` (a path) with PATH, LANG and `environment` as its environment; its
+    /// stderr goes to `standardErrorPath` when given (the caller reads it), else to a file here.
+    init(_ arguments: [String], environment: [String: String] = [:], standardErrorPath: String? = nil) throws {
         var template = Array("/tmp/iscsi-rootd-child-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw ChildProcessError(message: "mkdtemp failed") }
         directory = String(cString: made)
         outputPath = directory + "/stdout"
-        errorPath = directory + "/stderr"
+        errorPath = standardErrorPath ?? directory + "/stderr"
+        errorPathGiven = standardErrorPath != nil
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errorPath, errorPathGiven ? O_WRONLY : O_WRONLY | O_CREAT | O_TRUNC, 0o644)
 
         // A fixed environment, not this process's: hermetic, and no read of `environ` while
         // another test's setenv (NotifierTests) may be changing it.
@@ -98,12 +103,12 @@ final class ChildProcess {
             _ = waitForExit(within: .seconds(5))
         }
         unlink(outputPath)
-        unlink(errorPath)
+        if !errorPathGiven { unlink(errorPath) }
         rmdir(directory)
     }
 
     var standardOutput: String { Self.contents(outputPath) }
-    var standardError: String { Self.contents(errorPath) }
+    var standardError: String { errorPathGiven ? "" : Self.contents(errorPath) }
 
     func signal(_ number: Int32) {
         if exitStatus == nil { kill(pid, number) }

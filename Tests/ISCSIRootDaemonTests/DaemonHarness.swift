@@ -44,6 +44,12 @@ final class NotifyListener {
         return count < 0 ? nil : String(decoding: buffer[..<count], as: UTF8.self)
     }
 
+    /// Fills the socket's queue with junk datagrams from a socket of the test's own, until the
+    /// kernel says it is full (EAGAIN): the next sender's datagram does not fit.
+    func fill() throws {
+        try fillDatagramSocket(path)
+    }
+
     /// Takes every datagram queued now (never waits).
     func drain() {
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -77,10 +83,12 @@ final class DaemonUnderTest {
     private(set) var unparsable: [String] = []
     private(set) var entries: [LogLine] = []
 
-    /// `launcher` goes before the binary (e.g. `ip netns exec NAME`, which execs it in place);
-    /// `arguments` after the harness's own.
+    /// `launcher` goes before the binary (e.g. `ip netns exec NAME`, which execs it in place),
+    /// `arguments` after the harness's own (a later option wins); stderr goes to `standardErrorPath`
+    /// when given (then `entries` stays empty: the test reads it).
     init(tree: FixtureTree, configPath: String, kernelLog: String, stateDirectory: String,
-         environment: [String: String] = [:], launcher: [String] = [], arguments: [String] = []) throws {
+         environment: [String: String] = [:], launcher: [String] = [], arguments: [String] = [],
+         standardErrorPath: String? = nil) throws {
         self.tree = tree
         self.configPath = configPath
         self.stateDirectory = stateDirectory
@@ -90,7 +98,8 @@ final class DaemonUnderTest {
             binary, "run", "--udev", "off", "--poll-interval", "0.2", "--kernel-log", kernelLog,
             "--state-dir", stateDirectory, "--log", "stderr", "--config", configPath,
             "--sysfs", tree.sysfs.root, "--root", tree.system.root,
-        ] + arguments, environment: environment.merging(["NOTIFY_SOCKET": notify.path]) { $1 })
+        ] + arguments, environment: ["NOTIFY_SOCKET": notify.path].merging(environment) { $1 },
+            standardErrorPath: standardErrorPath)
         // `status --root` looks for the daemon's pid under the root's /proc.
         let procLink = tree.system.path("proc/\(process.pid)")
         unlink(procLink)
@@ -196,4 +205,29 @@ func writeFile(_ path: String, _ text: String) throws {
     defer { close(fd) }
     let bytes = Array(text.utf8)
     try #require(bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } == bytes.count)
+}
+
+/// Sends junk datagrams to the AF_UNIX datagram socket at `path` until its queue is full (EAGAIN).
+func fillDatagramSocket(_ path: String) throws {
+    let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    try #require(fd >= 0)
+    defer { close(fd) }
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in
+        for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+    }
+    let junk = Array("JUNK=1".utf8)
+    for _ in 0..<100_000 {
+        let sent = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                sendto(fd, junk, junk.count, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        if sent < 0 {
+            try #require(errno == EAGAIN, "filling \(path): errno \(errno)")
+            return
+        }
+    }
+    Issue.record("\(path) took 100 000 datagrams without filling")
 }

@@ -54,7 +54,8 @@ struct NetworkDaemonTests {
         try writeFile(configPath, "[Disk]\nStallThreshold=1\n")
         let daemon = try DaemonUnderTest(tree: tree, configPath: configPath, kernelLog: "none",
                                          stateDirectory: tree.directory + "/state",
-                                         launcher: ["/usr/bin/env", "ip", "netns", "exec", namespaces.client])
+                                         launcher: ["/usr/bin/env", "ip", "netns", "exec", namespaces.client],
+                                         arguments: ["--network", "on"])
         try daemon.waitForDatagram("READY=1") { $0.hasPrefix("READY=1") }
         let path = try #require(try daemon.state()["network"]?["sessions"]?.arrayValue?.first)
         #expect(path["interface"] == .string("v0") && path["local_address"] == .string("10.0.2.15"))

@@ -218,4 +218,6 @@ public enum JournalField: String, Sendable, CaseIterable {
     case multipathMap = "MULTIPATH_MAP"
     case pathsUp = "PATHS_UP"
     case pathsTotal = "PATHS_TOTAL"
+    /// When the daemon logged an entry that journald took late (wall clock, µs since the epoch).
+    case loggedMicroseconds = "LOGGED_USEC"
 }
