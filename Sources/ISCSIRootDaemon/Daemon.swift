@@ -151,6 +151,8 @@ public enum Daemon {
         listener?.stop()
         routeListener?.stop()
         kernelLog?.stop()
+        // What a full journal or stderr still holds gets a second, as the metrics' last write does.
+        logger.finish(within: .seconds(1))
         return exit
     }
 

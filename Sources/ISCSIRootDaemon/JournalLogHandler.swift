@@ -59,6 +59,17 @@ public struct JournalLogHandler: Sendable {
         }
     }
 
+    /// At exit: flushes until nothing waits, or for at most `limit` (a reader that stays full loses
+    /// what waits; the process must end).
+    public func finish(within limit: Duration) {
+        let deadline = Moment.monotonicNow + limit
+        repeat {
+            flush()
+            if journal?.isDrained ?? true, standardError.isDrained { return }
+            usleep(10_000)
+        } while Moment.monotonicNow < deadline
+    }
+
     /// `entry` with its field names made journal field names.
     func journalLine(for entry: LogLine) -> LogLine {
         var fields: [String: String] = [:]
@@ -142,6 +153,9 @@ public final class JournalSocket: Sendable {
         return true
     }
 
+    /// Whether nothing waits.
+    var isDrained: Bool { backlog.withLock { $0.isEmpty } }
+
     /// Sends what waits; once all went out, what waited (reported once).
     func flush() -> Delivery? {
         guard case .success(let peer) = peer else { return nil }
@@ -202,6 +216,8 @@ final class StandardErrorSink: Sendable {
     func write(_ line: [UInt8]) {
         _ = backlog.withLock { $0.send(line, through: attempt) }
     }
+
+    var isDrained: Bool { backlog.withLock { $0.isEmpty } }
 
     func flush() -> Delivery? {
         backlog.withLock { backlog in

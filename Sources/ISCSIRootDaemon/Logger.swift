@@ -44,6 +44,11 @@ public struct Logger: Sendable {
         handler?.flush()
     }
 
+    /// At exit: what waits for a full reader gets at most `limit` to go out.
+    public func finish(within limit: Duration) {
+        handler?.finish(within: limit)
+    }
+
     public func critical(_ message: String, fields: [String: String] = [:]) { log(level: .critical, message, fields: fields) }
     public func error(_ message: String, fields: [String: String] = [:]) { log(level: .error, message, fields: fields) }
     public func warning(_ message: String, fields: [String: String] = [:]) { log(level: .warning, message, fields: fields) }

@@ -9,39 +9,23 @@ import Testing
 final class NotifyListener {
     let directory: String
     let path: String
-    private let fd: Int32
+    private let socket: BoundDatagramSocket
     private(set) var datagrams: [String] = []
 
     init() throws {
         var template = Array("/tmp/iscsi-rootd-notify-XXXXXX".utf8CString)
         directory = String(cString: try #require(mkdtemp(&template)))
         path = directory + "/notify"
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        try #require(fd >= 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        try #require(bound == 0)
+        socket = try BoundDatagramSocket(path: path)
     }
 
     deinit {
-        close(fd)
-        unlink(path)
         rmdir(directory)
     }
 
     /// The next datagram queued now, consumed without keeping it; nil when there is none (never waits).
     func receive() -> String? {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
-        return count < 0 ? nil : String(decoding: buffer[..<count], as: UTF8.self)
+        socket.receive()
     }
 
     /// Fills the socket's queue with junk datagrams from a socket of the test's own, until the
@@ -52,13 +36,47 @@ final class NotifyListener {
 
     /// Takes every datagram queued now (never waits).
     func drain() {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
-            if count < 0 { return }
-            datagrams.append(String(decoding: buffer[..<count], as: UTF8.self))
-        }
+        while let datagram = socket.receive() { datagrams.append(datagram) }
     }
+}
+
+/// A bound AF_UNIX datagram socket at `path` that the test reads when it wants to (removed on deinit).
+final class BoundDatagramSocket {
+    let path: String
+    private let fd: Int32
+
+    init(path: String) throws {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        try #require(fd >= 0)
+        var address = unixSocketAddress(path)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(bound == 0)
+    }
+
+    deinit {
+        close(fd)
+        unlink(path)
+    }
+
+    /// The next datagram queued now; nil when there is none (never waits).
+    func receive() -> String? {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+        return count < 0 ? nil : String(decoding: buffer[..<count], as: UTF8.self)
+    }
+}
+
+/// The `sockaddr_un` of the socket at `path`.
+func unixSocketAddress(_ path: String) -> sockaddr_un {
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in
+        for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+    }
+    return address
 }
 
 /// A condition a scripted test waited for in vain.
@@ -212,11 +230,7 @@ func fillDatagramSocket(_ path: String) throws {
     let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     try #require(fd >= 0)
     defer { close(fd) }
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    withUnsafeMutableBytes(of: &address.sun_path) { raw in
-        for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
-    }
+    var address = unixSocketAddress(path)
     let junk = Array("JUNK=1".utf8)
     for _ in 0..<100_000 {
         let sent = withUnsafePointer(to: &address) {

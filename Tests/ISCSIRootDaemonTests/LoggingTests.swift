@@ -127,4 +127,11 @@ struct LoggingTests {
         defer { unlink(socketPath) }
         #expect(LogDestination.automatic(journalSocket: socketPath) == .journal)
     }
+
+    @Test("journald's native protocol: NAME=value lines, a value with a newline as NAME, its length (64-bit LE) and the bytes")
+    func nativeProtocol() {
+        let datagram = JournalSocket.datagram([("MESSAGE", "one line"), ("TRACE", "a\nb"), ("EMPTY", "")])
+        let expected = Array("MESSAGE=one line\nTRACE\n".utf8) + [3, 0, 0, 0, 0, 0, 0, 0] + Array("a\nb\nEMPTY=\n".utf8)
+        #expect(datagram == expected)
+    }
 }

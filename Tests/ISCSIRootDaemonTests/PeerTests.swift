@@ -30,6 +30,15 @@ struct PeerTests {
         #expect(after > before + 500_000, comment)
     }
 
+    /// Once READY=1 came: over two seconds the state file is rewritten and WATCHDOG=1 keeps coming.
+    func expectLoopGoesOn(_ daemon: DaemonUnderTest, waitingOn peer: String) throws {
+        try daemon.waitForDatagram("READY=1") { $0.hasPrefix("READY=1") }
+        let pings = daemon.datagrams.count
+        expectStateAdvances(daemon.stateDirectory, "the state file stopped: the loop waits on \(peer)")
+        daemon.refresh()
+        #expect(daemon.datagrams.count > pings + 3, "WATCHDOG=1 stopped: the loop waits on \(peer)")
+    }
+
     @Test("a notification socket that never reads: the loop goes on; once it reads, WATCHDOG=1 and the newest STATUS= arrive, the rest counted")
     func notifySocketNeverRead() throws {
         let (tree, configPath) = try healthyTree()
@@ -77,11 +86,7 @@ struct PeerTests {
             launcher: ["/usr/bin/unshare", "-m", "/bin/sh", "-c",
                        "mount --make-rprivate / && mount --bind \"$0\" /run && exec \"$@\"", run],
             arguments: ["--log", "journal"])
-        try daemon.waitForDatagram("READY=1") { $0.hasPrefix("READY=1") }
-        let pings = daemon.datagrams.count
-        expectStateAdvances(daemon.stateDirectory, "the state file stopped: the loop waits on journald")
-        daemon.refresh()
-        #expect(daemon.datagrams.count > pings + 3, "WATCHDOG=1 stopped: the loop waits on journald")
+        try expectLoopGoesOn(daemon, waitingOn: "journald")
         // journald reads again.
         var entries: [String] = []
         let deadline = Moment.monotonicNow + .seconds(5)
@@ -113,11 +118,7 @@ struct PeerTests {
         let daemon = try DaemonUnderTest(tree: tree, configPath: configPath, kernelLog: "none",
                                          stateDirectory: tree.directory + "/state",
                                          environment: ["WATCHDOG_USEC": "400000"], standardErrorPath: fifo)
-        try daemon.waitForDatagram("READY=1") { $0.hasPrefix("READY=1") }
-        let pings = daemon.datagrams.count
-        expectStateAdvances(daemon.stateDirectory, "the state file stopped: the loop waits on stderr")
-        daemon.refresh()
-        #expect(daemon.datagrams.count > pings + 3, "WATCHDOG=1 stopped: the loop waits on stderr")
+        try expectLoopGoesOn(daemon, waitingOn: "stderr")
         // Someone reads the pipe again.
         var text: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -185,38 +186,5 @@ struct PeerTests {
         #expect(status.json["findings"]?.arrayValue?.allSatisfy { $0["message"]?.stringValue?.contains("portal") == false } == true,
                 "\(String(describing: status.json["findings"]))")
         #expect(daemon.stop() == 0)
-    }
-}
-
-/// A bound AF_UNIX datagram socket at `path` that the test reads when it wants to.
-final class BoundDatagramSocket {
-    let path: String
-    private let fd: Int32
-
-    init(path: String) throws {
-        self.path = path
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        try #require(fd >= 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        try #require(bound == 0)
-    }
-
-    deinit {
-        close(fd)
-        unlink(path)
-    }
-
-    /// The next datagram queued now; nil when there is none (never waits).
-    func receive() -> String? {
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
-        return count < 0 ? nil : String(decoding: buffer[..<count], as: UTF8.self)
     }
 }
