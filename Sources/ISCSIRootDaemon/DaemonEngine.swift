@@ -78,6 +78,8 @@ struct DaemonEngine {
     private let console: ConsoleLog?
     /// Whether the last write of `<state-dir>/status` failed (said once, and again when it works).
     private var viewFailing = false
+    /// The firmware's boot record (iBFT), read once at start: the firmware wrote it before Linux ran.
+    private(set) var firmware: FirmwareBoot?
     private(set) var lastPoll: Moment
     /// When sysfs was last scanned in full (start, a full poll, the drift sweep), and when a poll
     /// last did all its work on a fresh scan.
@@ -137,6 +139,7 @@ struct DaemonEngine {
     /// - Parameter coldplug: the SCSI devices libudev listed (udev mode); nil: the sysfs scan's.
     mutating func start(coldplug: [HCTL]?, kernelBacklog: [KernelRecord], at now: Moment) {
         topology = scanner.scan()
+        firmware = FirmwareBoot.read(sysfs: options.sysfs)
         if let reason = topology.unreadable {
             logger.error("sysfs unreadable: \(reason)")
         }
@@ -416,7 +419,7 @@ struct DaemonEngine {
     /// `<state-dir>/status`: what `status` would print, from the daemon's own view (StatusReport+DaemonView).
     private mutating func writeView(_ file: DaemonStateFile, running: Bool, at now: Moment) {
         let report = StatusReport(topology: topology, configuration: configuration,
-                                  daemon: .success(DaemonStatus(ownState: file, running: running)))
+                                  daemon: .success(DaemonStatus(ownState: file, running: running)), firmware: firmware)
         let problem = StateFile(directory: options.stateDirectory)
             .writeView(report.daemonView(writtenMicroseconds: now.wallMicroseconds, pid: state.pid))
         if let problem, !viewFailing {
@@ -459,7 +462,7 @@ extension DaemonEngine {
     /// start failing or work again.
     private func exportMetrics(_ daemon: DaemonStatus) {
         guard let metricsFile else { return }
-        metricsFile.publish(MetricsReport(topology: topology, configuration: configuration, daemon: daemon).text)
+        metricsFile.publish(MetricsReport(topology: topology, configuration: configuration, daemon: daemon, firmware: firmware).text)
         switch metricsFile.takeNews() {
         case .failing(let error)?: logger.warning("cannot write the metrics file: \(error)")
         case .working?: logger.notice("metrics file \(metricsFile.path) written again")
@@ -471,7 +474,7 @@ extension DaemonEngine {
     func finishMetrics(at now: Moment) {
         guard let metricsFile else { return }
         let stopped = DaemonStatus(ownState: state.file(at: now), running: false)
-        metricsFile.finish(MetricsReport(topology: topology, configuration: configuration, daemon: stopped).text,
+        metricsFile.finish(MetricsReport(topology: topology, configuration: configuration, daemon: stopped, firmware: firmware).text,
                            within: .seconds(1))
     }
 }

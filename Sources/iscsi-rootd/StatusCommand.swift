@@ -41,12 +41,13 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let configuration = try settings.load(root: paths.systemTree)
         let daemon = DaemonStatus.read(stateDirectory: absolutePath(stateDir), system: paths.systemTree)
+        let firmware = FirmwareBoot.read(sysfs: paths.sysfsTree)
         if prometheus {
             let status = if case .success(let status)? = daemon { status } else { DaemonStatus?.none }
-            try writeOutput(MetricsReport(topology: paths.scanner().scan(), configuration: configuration, daemon: status).text)
+            try writeOutput(MetricsReport(topology: paths.scanner().scan(), configuration: configuration, daemon: status, firmware: firmware).text)
             return
         }
-        let report = StatusReport(topology: paths.scanner().scan(), configuration: configuration, daemon: daemon)
+        let report = StatusReport(topology: paths.scanner().scan(), configuration: configuration, daemon: daemon, firmware: firmware)
         try writeOutput(nagios ? report.nagiosLine : output.json ? report.json.serialized(pretty: true) + "\n" : report.text(color: color.enabled(terminal: standardOutputIsTerminal, noColor: environmentValue("NO_COLOR"))))
         if report.overall != .ok { throw ExitCode(Int32(report.overall.rawValue)) }
     }

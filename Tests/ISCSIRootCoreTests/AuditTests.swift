@@ -115,10 +115,11 @@ import SysfsFixtures
         #expect(access(root, F_OK) != 0, "\(root) was left behind")
     }
 
-    static func session(recovery: RecoveryTimeout = .seconds(86400), nops: Int = 0, address: String = "10.0.0.1") -> ISCSISession {
+    static func session(recovery: RecoveryTimeout = .seconds(86400), nops: Int = 0, address: String = "10.0.0.1",
+                        tpgt: Int = 1) -> ISCSISession {
         ISCSISession(
             number: 1, devpath: "/devices/platform/host2/session1", hostNumber: 2, state: .value(.loggedIn),
-            targetState: .value("ENABLED"), targetName: .value(target), tpgt: .value(1),
+            targetState: .value("ENABLED"), targetName: .value(target), tpgt: .value(tpgt),
             recoveryTimeout: .value(recovery), ifaceName: .value("default"),
             initiatorName: .value("iqn.1993-08.org.debian:01:23e54346c1cd"), creator: .value(-1),
             connections: [ISCSIConnection(name: "connection1:0", state: .value(.up), persistentAddress: .value(address),
@@ -371,18 +372,60 @@ import SysfsFixtures
         #expect(kept.detail.contains("managed by /usr/local/lib/systemd/network/40-eth.network"))
     }
 
-    @Test func ibftUnmanagedVariantPasses() throws {
-        let route = Self.route.replacingOccurrences(of: "eth0", with: "ibft0")
-        let items = try Self.audit(try Self.changed([
-            "proc/net/route": route,
-            "proc/sys/kernel/osrelease": "\(FixtureTree.kernelRelease)\n",
-            "lib/modules/\(FixtureTree.kernelRelease)/modules.dep": "",
+    /// The firmware booted the good root: its target, portal and the session's initiator, through eth0.
+    static func firmwareFiles(dhcp: Bool = true) -> [String: String?] {
+        var fixture = IBFTFixture()
+        fixture.target = target
+        fixture.address = "10.0.0.1"
+        fixture.port = 3260
+        fixture.initiator = "iqn.1993-08.org.debian:01:23e54346c1cd"
+        fixture.nicAddress = "10.0.0.2"
+        fixture.dhcp = dhcp
+        return fixture.systemFiles.mapValues { Optional($0) }
+    }
+
+    @Test func ibftUnmanagedVariantMatchesTheFirmwaresNICByMAC() throws {
+        let items = try Self.audit(try Self.changed(Self.firmwareFiles().merging([
             "etc/systemd/network/50-iscsi-root.network": nil,
             "etc/systemd/network/40-ibft.network": try Self.shipped("systemd/examples/50-iscsi-root-ibft.network"),
-        ]))
+        ]) { $1 }))
         let network = try Self.item("network", items)
-        #expect(network.verdict == .ok)
-        #expect(network.detail.contains("ibft0") && network.detail.contains("Unmanaged=yes"))
+        #expect(network.verdict == .ok, "\(network.detail)")
+        #expect(network.detail.contains("eth0 carries session1 and is managed by /etc/systemd/network/40-ibft.network with Unmanaged=yes"))
+        #expect(network.detail.contains("the firmware booted through iBFT ethernet0: eth0 (52:54:00:12:34:56) 10.0.0.2/24 by DHCP from 10.0.0.1"))
+    }
+
+    @Test func theWikisNameIbftMatchesNothingWhereTheKernelNamedTheNIC() throws {
+        // The kernel (and mkinitcpio, initramfs-tools) keep the NIC's name; only dracut's ip=ibft renames it ibft0.
+        let wiki = "[Match]\nName=ibft*\n\n[Network]\nKeepConfiguration=yes\n"
+        let items = try Self.audit(try Self.changed(Self.firmwareFiles().merging([
+            "etc/systemd/network/40-ibft.network": wiki,
+        ]) { $1 }))
+        let network = try Self.item("network", items)
+        #expect(network.verdict == .warn)
+        #expect(network.detail.contains("/etc/systemd/network/40-ibft.network matches Name=ibft*, which no interface here is called"))
+        #expect(network.fix?.contains("[Match] MACAddress=52:54:00:12:34:56 instead of Name=") == true)
+        Self.expectOnly("network", items)
+        // Where dracut renamed it, the same file matches and protects the root.
+        let renamed = try Self.audit(try Self.changed(Self.firmwareFiles().merging([
+            "proc/net/route": Self.route.replacingOccurrences(of: "eth0", with: "ibft0"),
+            "sys/class/net/eth0/address": nil,
+            "sys/class/net/ibft0/address": "52:54:00:12:34:56\n",
+            "etc/systemd/network/40-ibft.network": wiki,
+            "etc/systemd/network/50-iscsi-root.network": nil,
+        ]) { $1 }))
+        let kept = try Self.item("network", renamed)
+        #expect(kept.verdict == .ok, "\(kept.detail)")
+        #expect(kept.detail.contains("ibft0 carries session1 and is managed by /etc/systemd/network/40-ibft.network"))
+    }
+
+    @Test func withoutARouteTheFirmwaresNICIsJudged() throws {
+        let items = try Self.audit(try Self.changed(Self.firmwareFiles().merging(["proc/net/route": nil]) { $1 }))
+        let network = try Self.item("network", items)
+        #expect(network.verdict == .ok, "\(network.detail)")
+        #expect(network.detail.hasPrefix("eth0 carries session1 and is managed by /etc/systemd/network/50-iscsi-root.network"))
+        let without = try Self.audit(try Self.changed(["proc/net/route": nil]))
+        #expect(try Self.item("network", without).verdict == .unknown)
     }
 
     @Test func networkManagerIsUnknown() throws {
@@ -527,8 +570,43 @@ import SysfsFixtures
         #expect(node.verdict == .fail)
         #expect(node.detail.contains("no node record"))
         #expect(node.detail.hasPrefix("/etc/iscsi/iscsid.conf: "))
-        #expect(node.detail.contains("node.startup = manual"))
+        #expect(node.detail.contains("iscsid adopts the session when it starts, with /etc/iscsi/iscsid.conf's defaults"))
+        #expect(node.detail.contains("node.session.timeo.replacement_timeout = 120"))
+        // iscsiadm --logoutall skips a session it finds no record for: iscsid.conf's node.startup is not the session's.
+        #expect(!node.detail.contains("node.startup"))
+        #expect(node.fix?.hasPrefix("iscsiadm -m node -o new -T \(Self.target) -p 10.0.0.1:3260, then") == true)
         Self.expectOnly("node-record", items)
+    }
+
+    @Test func theFirmwaresRootWithoutRecordIsToldToRecordItFromTheIBFT() throws {
+        let items = try Self.audit(try Self.changed(Self.firmwareFiles().merging([Self.nodePath: nil]) { $1 }))
+        let node = try Self.item("node-record", items)
+        #expect(node.detail.contains("the session is the firmware's (iBFT target0, logged in by iscsistart -b or the initramfs)"))
+        #expect(node.fix?.hasPrefix("iscsiadm -m discovery -t fw (records the iBFT's targets, tpgt 1, node.discovery_type = fw)") == true)
+        // A tpgt other than 1: the record -t fw writes is not the one iscsid reads.
+        let other = AuditTests.session(tpgt: 2)
+        let items2 = try Self.audit(try Self.changed(Self.firmwareFiles().merging([Self.nodePath: nil]) { $1 }),
+                                    topology: Self.topology(session: other))
+        #expect(try Self.item("node-record", items2).fix?.hasPrefix("iscsiadm -m node -o new -T \(Self.target) -p 10.0.0.1:3260,2 (iscsiadm -m discovery -t fw would write tpgt 1") == true)
+    }
+
+    @Test func aFirmwareRecordIsNeverLoggedOutWhateverItsStartup() throws {
+        let record = Self.nodeRecord(startup: "manual") + "node.discovery_type = fw\n"
+        let items = try Self.audit(try Self.changed([Self.nodePath: record]))
+        let node = try Self.item("node-record", items)
+        #expect(node.verdict == .ok, "\(node.detail)")
+        #expect(node.detail.contains("node.discovery_type = fw: --logoutall leaves it"))
+        let manual = try Self.audit(try Self.changed([Self.nodePath: Self.nodeRecord(startup: "manual")]))
+        #expect(try Self.item("node-record", manual).verdict == .fail)
+    }
+
+    @Test func aRecordUnderAnotherTpgtIsNotTheSessions() throws {
+        // iscsid reads only address,port or address,port,<the session's tpgt> (idbm_rec_read).
+        let other = "etc/iscsi/nodes/\(Self.target)/10.0.0.1,3260,2/default"
+        let items = try Self.audit(try Self.changed([Self.nodePath: nil, other: Self.nodeRecord()]))
+        let node = try Self.item("node-record", items)
+        #expect(node.verdict == .fail)
+        #expect(node.detail.contains("(/\(other.dropLast(8)) is for another tpgt: iscsid never reads it)"))
     }
 
     @Test func legacySingleFileRecordIsFound() throws {

@@ -34,6 +34,7 @@ public struct BootChainAudit: Sendable {
         let units = UnitLookup(system: system, systemd: systemd)
         let layout = InstallLayout(system: system)
         let iscsid = ProcessInfo.named("iscsid", in: system)
+        let firmware = self.firmware
         return [
             root.item,
             FstabCheck(system: system, units: units).item,
@@ -41,14 +42,17 @@ public struct BootChainAudit: Sendable {
             ISCSIDShutdownCheck(processes: iscsid, units: units, layout: layout).item,
         ] + multipathItems(units: units) + [
             NetworkCheck(system: system, session: session, host: session.hostNumber.flatMap(topology.host),
-                         kernelRoute: portalRoute).item,
-        ] + initramfsItems(session, layout: layout) + sessionItems(first: session) + [
+                         kernelRoute: portalRoute, firmware: firmware).item,
+        ] + initramfsItems(session, layout: layout) + sessionItems(first: session, firmware: firmware) + [
             DiskTuningCheck(topology: topology, policy: policy).item,
             SwapCheck(topology: topology).item,
             ServiceEnabledCheck(units: units).item,
             BootFilesCheck(system: system, generator: InitramfsSystem.detect(in: system, cmdline: InitramfsSystem.commandLine(of: system))).item,
         ]
     }
+
+    /// The firmware's boot record (iBFT) under the system root's /sys.
+    var firmware: FirmwareBoot? { FirmwareBoot.read(sysfs: FileTree(root: system.path("sys"))) }
 
     /// When / is on a multipath map: multipathd running, enabled and outliving / at shutdown, and
     /// the map queueing with no path left.
@@ -70,12 +74,12 @@ public struct BootChainAudit: Sendable {
     }
 
     /// The node record and live settings of the root session, or of every path of a multipath root.
-    func sessionItems(first session: ISCSISession) -> [AuditItem] {
+    func sessionItems(first session: ISCSISession, firmware: FirmwareBoot?) -> [AuditItem] {
         guard topology.isPathSession(session.number), let root = topology.root else {
-            return [NodeRecordCheck(system: system, session: session).item, LiveSessionCheck(session: session).item]
+            return [NodeRecordCheck(system: system, session: session, firmware: firmware).item, LiveSessionCheck(session: session).item]
         }
         let paths = topology.sessions(of: root).filter { topology.isPathSession($0.number) }
-        return paths.map { NodeRecordCheck(system: system, session: $0, isPath: true).item }
+        return paths.map { NodeRecordCheck(system: system, session: $0, isPath: true, firmware: firmware).item }
             + paths.map { LiveSessionCheck(session: $0, recipe: .multipathPath).item }
     }
 }

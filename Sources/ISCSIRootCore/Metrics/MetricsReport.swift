@@ -7,14 +7,17 @@ public struct MetricsReport: Sendable {
     public let configuration: Configuration
     /// The daemon's state; nil when there is none (then only sysfs metrics and `daemon_up 0`).
     public let daemon: DaemonStatus?
+    /// The firmware's boot record (iBFT), when the firmware left one.
+    public let firmware: FirmwareBoot?
 
     /// The states `iscsi_rootd_session_state` has a series for; anything else is `unknown`.
     static let sessionStates = ["LOGGED_IN", "FAILED", "FREE", "unknown"]
 
-    public init(topology: Topology, configuration: Configuration, daemon: DaemonStatus?) {
+    public init(topology: Topology, configuration: Configuration, daemon: DaemonStatus?, firmware: FirmwareBoot? = nil) {
         self.topology = topology
         self.configuration = configuration
         self.daemon = daemon
+        self.firmware = firmware
     }
 
     public var text: String {
@@ -24,6 +27,7 @@ public struct MetricsReport: Sendable {
         addRecovery(to: &exposition)
         addDisks(to: &exposition)
         addMultipath(to: &exposition)
+        addFirmware(to: &exposition)
         return exposition.text
     }
 
@@ -176,6 +180,26 @@ public struct MetricsReport: Sendable {
                        maps.map { map in .init([("map", map.name)], Double(topology.paths(of: map).filter(\.isUp).count)) })
         exposition.add("iscsi_rootd_multipath_root", .gauge, help: "1 when the map carries /, /usr or swap.",
                        maps.map { .init([("map", $0.name)], topology.criticalUses(of: $0).isEmpty ? 0 : 1) })
+    }
+
+    /// The iBFT's targets, and whether the root session is the firmware's: only when the firmware left an iBFT.
+    private func addFirmware(to exposition: inout Exposition) {
+        guard let comparison = FirmwareBoot.RootComparison(firmware, topology: topology) else { return }
+        let firmware = comparison.firmware
+        exposition.add("iscsi_rootd_firmware_boot_target_info", .gauge,
+                       help: "A target of the firmware's iSCSI boot record (iBFT): IQN, portal, LUN, initiator, and the NIC by MAC, its kernel name and how the firmware configured it (dhcp, static, other).",
+                       firmware.targets.map { target in
+                           let nic = firmware.nic(of: target)
+                           return .init([("target", target.name ?? ""), ("portal", target.portal ?? ""),
+                                         ("lun", target.lun.map(String.init) ?? target.lunText ?? ""),
+                                         ("initiator", firmware.initiatorName ?? ""), ("mac", nic?.mac ?? ""),
+                                         ("interface", nic?.interface ?? ""), ("configuration", nic?.addressOrigin.label ?? "")], 1)
+                       })
+        if let session = comparison.session, let matches = comparison.matches {
+            exposition.add("iscsi_rootd_firmware_boot_root_matches", .gauge,
+                           help: "1 when the root session is the one the firmware's iBFT names (target, portal, initiator); 0 when it is another.",
+                           [.init([("session", session.name)], matches ? 1 : 0)])
+        }
     }
 
     /// `udev`/`netlink`, or `polling` (the state file says why).

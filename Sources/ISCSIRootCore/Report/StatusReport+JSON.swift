@@ -10,6 +10,7 @@ extension StatusReport {
             ("other_devices", .array(topology.devices.filter { !$0.isISCSI }.map(otherDeviceJSON))),
             ("storage", .array(topology.chains.map(chainJSON))),
             ("findings", .array(findings.map(findingJSON))),
+            ("firmware", firmwareJSON),
         ]
         if let status = daemonStatus {
             members.append(("daemon", .object([("running", .bool(status.running)), ("same_boot", .bool(status.sameBoot)),
@@ -144,6 +145,43 @@ extension StatusReport {
             ("source", .optional(layer.holder?.source)),
             ("block", .optional(layer.block)),
             ("untraced", .optional(layer.untraced)),
+        ])
+    }
+
+    /// The iBFT beside the root session: null when the firmware left none.
+    var firmwareJSON: JSONValue {
+        guard let comparison = FirmwareBoot.RootComparison(firmware, topology: topology) else { return .null }
+        let firmware = comparison.firmware
+        return .object([
+            ("initiator", .optional(firmware.initiatorName)),
+            ("targets", .array(firmware.targets.map { target in
+                .object([
+                    ("index", .int(target.index)),
+                    ("name", .optional(target.name)),
+                    ("address", .optional(target.address)),
+                    ("port", .optional(target.port)),
+                    ("lun", .optional(target.lun)),
+                    ("lun_bytes", .optional(target.lunText)),
+                    ("nic", .optional(target.nicIndex)),
+                ])
+            })),
+            ("nics", .array(firmware.nics.map { nic in
+                .object([
+                    ("index", .int(nic.index)),
+                    ("mac", .optional(nic.mac)),
+                    ("interface", .optional(nic.interface)),
+                    ("address", .optional(nic.address)),
+                    ("prefix_length", .optional(nic.prefixLength)),
+                    ("gateway", .optional(nic.gateway)),
+                    ("dhcp_server", .optional(nic.dhcpServer)),
+                    ("origin", .optional(nic.origin)),
+                    ("configuration", .string(nic.addressOrigin.label)),
+                ])
+            })),
+            ("root_session", .optional(comparison.session?.name)),
+            ("root_target", .optional(comparison.target?.index)),
+            ("root_matches", comparison.matches.map(JSONValue.bool) ?? .null),
+            ("differences", .array(comparison.differences.map(JSONValue.string))),
         ])
     }
 

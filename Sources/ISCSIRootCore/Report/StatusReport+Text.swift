@@ -9,6 +9,7 @@ extension StatusReport {
         lines.append("\(overall): \(summary)")
         lines.append("")
         lines += rootLines
+        if let comparison = FirmwareBoot.RootComparison(firmware, topology: topology) { lines.append(comparison.line) }
         if !topology.sessions.isEmpty {
             lines.append("")
             for session in sessionsRootFirst { lines += sessionLines(session) }

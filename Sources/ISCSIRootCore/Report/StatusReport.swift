@@ -8,12 +8,17 @@ public struct StatusReport: Sendable {
     public let findings: [Finding]
     /// The daemon's state file: nil when there is none, a failure when it cannot be used.
     public let daemon: Result<DaemonStatus, StateFileError>?
+    /// The firmware's boot record (iBFT), when the firmware left one.
+    public let firmware: FirmwareBoot?
 
-    public init(topology: Topology, configuration: Configuration, daemon: Result<DaemonStatus, StateFileError>? = nil) {
+    public init(topology: Topology, configuration: Configuration, daemon: Result<DaemonStatus, StateFileError>? = nil,
+                firmware: FirmwareBoot? = nil) {
         self.topology = topology
         self.configuration = configuration
         self.daemon = daemon
+        self.firmware = firmware
         var findings = HealthCheck(configuration: configuration).findings(topology)
+        if let mismatch = FirmwareBoot.RootComparison(firmware, topology: topology)?.finding { findings.append(mismatch) }
         switch daemon {
         case .success(let status):
             findings += status.findings
