@@ -205,6 +205,7 @@ configure_guest() {
 	install -D -m 0755 /bin/busybox "$rootfs/usr/local/lib/e2e/busybox"
 	install -D -m 0755 "$E2E_DIR/guest/agent" "$rootfs/usr/local/lib/e2e/agent"
 	install -D -m 0755 "$E2E_DIR/guest/tuned-delay" "$rootfs/usr/local/lib/e2e/tuned-delay"
+	install -D -m 0755 "$E2E_DIR/guest/frozen-sampler" "$rootfs/usr/local/lib/e2e/frozen-sampler"
 	install -D -m 0644 "$E2E_DIR/guest/e2e-agent.service" "$rootfs/etc/systemd/system/e2e-agent.service"
 	mkdir -p "$rootfs/etc/systemd/system/multi-user.target.wants"
 	ln -sf /etc/systemd/system/e2e-agent.service "$rootfs/etc/systemd/system/multi-user.target.wants/"
