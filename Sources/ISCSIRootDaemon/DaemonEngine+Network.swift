@@ -37,12 +37,13 @@ extension DaemonEngine {
         guard let routeQuery else { return }
         lastNetworkCheck = now
         networkDue = false
-        // A multipath path's lost portal is its map's business (PathTracker: degraded, not root lost).
+        // A multipath path's lost portal is its map's business (PathTracker: degraded, not root lost): a second
+        // judgement here would journal a degraded root as a critical network loss.
         let inputs = topology.sessions.filter { !topology.isPathSession($0.number) }.compactMap { session -> NetworkWatch.Input? in
             let carries = topology.criticalUses(ofSession: session.number)
             guard !carries.isEmpty, let portal = NetworkWatch.portalAddress(session) else { return nil }
             return NetworkWatch.Input(session: session, host: session.hostNumber.flatMap(topology.host), carries: carries,
-                                      isPath: topology.isPathSession(session.number), route: routeQuery.route(to: portal))
+                                      route: routeQuery.route(to: portal))
         }
         let events = network.update(inputs, at: now)
         guard !events.isEmpty else { return }

@@ -58,7 +58,7 @@ struct KernelLogTests {
              .fileSystemError(device: "sda")),
             ("Aborting journal on device sda-8.", .journalAborted(device: "sda")),
             ("EXT4-fs (sda): Remounting filesystem read-only", .remountedReadOnly(device: "sda")),
-            (" connection1:0: detected conn error (1022)", .connectionError(session: 1, code: 1022)),
+            (" connection1:0: detected conn error (1022)", .connectionError(session: 1, error: .nopTimedOut)),
         ]
         let console = try OutageConsole.kmsgRecords("console-O150-stock.txt").compactMap { KernelRecord(kmsg: $0)?.message }
         for (line, signal) in expected {
@@ -106,5 +106,14 @@ struct KernelLogTests {
                 == .xfsShutdown(device: "dm-3"))
         #expect(KernelStorageSignal(message: "XFS (sdb1): Ending clean mount") == nil)
         #expect(KernelStorageSignal(message: "XFS (sdb1): Mounting V5 Filesystem 0b5d1f7e-3f0c-4a4e-9e4e-2f7b6a1c9d21") == nil)
+    }
+
+    @Test("connection error codes read like the kernel's names")
+    func errorNames() {
+        #expect(ISCSIConnectionError.nopTimedOut.description == "ISCSI_ERR_NOP_TIMEDOUT (1022)")
+        #expect(ISCSIConnectionError.tcpConnectionClosed.description == "ISCSI_ERR_TCP_CONN_CLOSE (1020)")
+        #expect(ISCSIConnectionError(rawValue: 1999).description == "1999")
+        #expect(KernelStorageSignal(message: " connection1:0: detected conn error (1020)")?.kindName
+                == "connection error ISCSI_ERR_TCP_CONN_CLOSE (1020)")
     }
 }

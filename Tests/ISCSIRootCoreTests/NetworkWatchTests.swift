@@ -27,13 +27,10 @@ private struct Script {
 
     var now: Moment { Moment(monotonic: .seconds(clock), wallMicroseconds: Int64(clock) * 1_000_000) }
 
-    /// Whether the session is one path of a multipath root.
-    var isPath = false
-
     mutating func judge(route: RouteLookup) -> [HealthEvent] {
         let session = topology.sessions[0]
         let input = NetworkWatch.Input(session: session, host: topology.host(2),
-                                       carries: topology.criticalUses(ofSession: 1), isPath: isPath, route: route)
+                                       carries: topology.criticalUses(ofSession: 1), route: route)
         return watch.update([input], at: now)
     }
 
@@ -137,18 +134,6 @@ struct NetworkWatchTests {
         #expect(stable.map(\.kind) == [.networkRestored])
         #expect(stable.first?.message.contains("lost 20 times in 39 s") == true)
         #expect(script.watch.open.isEmpty && script.watch.finished.first?.losses == 20)
-    }
-
-    @Test("a path of a multipath root cut off: journaled as a path, not the root's STATUS= or a critical finding")
-    func multipathPath() throws {
-        var script = try Script(topology: clientOnCapturedNetwork().topology)
-        script.isPath = true
-        _ = script.judge(route: try script.capture.route("10.0.2.2"))
-        let events = try script.step("ip link set v0 down", route: script.capture.route("10.0.2.2"))
-        #expect(events.first?.message.hasPrefix("root path session1 cannot reach 10.0.2.2:3260: v0 is down") == true)
-        #expect(script.watch.statusLine(at: script.now) == nil)
-        let record = script.watch.record(events: "rtnetlink", at: script.now)
-        #expect(record.sessions.first?.root == false && record.sessions.first?.reachable == false)
     }
 
     @Test("administratively down is said as such")

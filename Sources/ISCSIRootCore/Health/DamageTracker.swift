@@ -182,7 +182,7 @@ extension KernelStorageSignal {
     /// A short name for messages and rate limiting.
     public var kindName: String {
         switch self {
-        case .connectionError(_, let code): "connection error \(code)"
+        case .connectionError(_, let error): "connection error \(error)"
         case .recoveryTimedOut: "session recovery timed out"
         case .rejectingOffline: "I/O rejected (device offline)"
         case .ioError: "I/O error"

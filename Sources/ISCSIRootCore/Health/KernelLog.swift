@@ -67,8 +67,9 @@ public struct KernelRecord: Sendable, Hashable {
 
 /// What a kernel message says about iSCSI storage.
 public enum KernelStorageSignal: Sendable, Hashable {
-    /// ` connection1:0: detected conn error (1022)`.
-    case connectionError(session: Int, code: Int)
+    /// ` connection1:0: detected conn error (1022)`: the one decoder of a connection error (NETLINK_ISCSI's
+    /// event only rings the daemon's doorbell).
+    case connectionError(session: Int, error: ISCSIConnectionError)
     /// ` session1: session recovery timed out after 120 secs`.
     case recoveryTimedOut(session: Int, seconds: Int)
     /// `sd 0:0:0:1: rejecting I/O to offline device`.
@@ -114,8 +115,8 @@ public enum KernelStorageSignal: Sendable, Hashable {
                   let seconds = Int(text.after("timed out after ")?.prefix(while: \.isNumber) ?? "") {
             self = .recoveryTimedOut(session: number, seconds: seconds)
         } else if text.hasPrefix("connection"), let code = text.after("detected conn error (")?.before(")"),
-                  let number = Int(text.dropFirst("connection".count).prefix(while: \.isNumber)), let value = Int(code) {
-            self = .connectionError(session: number, code: value)
+                  let number = Int(text.dropFirst("connection".count).prefix(while: \.isNumber)), let value = UInt32(code) {
+            self = .connectionError(session: number, error: ISCSIConnectionError(rawValue: value))
         } else {
             return nil
         }

@@ -32,8 +32,6 @@ public enum NetworkProblem: Sendable, Hashable, CustomStringConvertible {
 public struct SessionNetworkPath: Sendable, Hashable {
     public let session: Int
     public let carries: [StorageUse]
-    /// One path of a multipath root: losing it degrades the root, it does not cut it off.
-    public let isPath: Bool
     /// `10.0.2.2:3260`.
     public let portal: String?
     /// The session's own address (`iscsi_host/hostN/ipaddress`, the last one read).
@@ -51,7 +49,6 @@ public struct SessionNetworkPath: Sendable, Hashable {
 public struct NetworkEpisode: Sendable, Hashable {
     public let session: Int
     public let carries: [StorageUse]
-    public let isPath: Bool
     public let portal: String?
     public let interface: String?
     public let started: Moment
@@ -71,21 +68,19 @@ public struct NetworkEpisode: Sendable, Hashable {
 /// route answers, and turns changes into journal events: a loss at once, its recovery, a changed
 /// path. Bounded: a flapping link is one episode with at most four entries. Pure: time is given.
 public struct NetworkWatch: Sendable {
-    /// What the engine knows of one root session when it asks.
+    /// What the engine knows of one root session when it asks. Never a multipath path's session: its
+    /// map judges a lost path (PathTracker: degraded, not the root cut off).
     public struct Input: Sendable {
         public let session: ISCSISession
         public let host: SCSIHost?
         public let carries: [StorageUse]
-        /// A path of a multipath root (`Topology.isPathSession`).
-        public let isPath: Bool
         /// The kernel's answer for the portal's address.
         public let route: RouteLookup
 
-        public init(session: ISCSISession, host: SCSIHost?, carries: [StorageUse], isPath: Bool = false, route: RouteLookup) {
+        public init(session: ISCSISession, host: SCSIHost?, carries: [StorageUse], route: RouteLookup) {
             self.session = session
             self.host = host
             self.carries = carries
-            self.isPath = isPath
             self.route = route
         }
     }
@@ -154,7 +149,7 @@ public struct NetworkWatch: Sendable {
         if let index = baseline.interfaceIndex, let name = snapshot.links[index]?.name { baseline.interfaceName = name }
 
         let problems = judge(input, baseline: baseline)
-        let path = SessionNetworkPath(session: session.number, carries: input.carries, isPath: input.isPath, portal: session.portal,
+        let path = SessionNetworkPath(session: session.number, carries: input.carries, portal: session.portal,
                                       localAddress: baseline.localAddress, interface: baseline.interfaceName,
                                       route: input.route, problems: problems)
         paths[session.number] = path
@@ -168,7 +163,7 @@ public struct NetworkWatch: Sendable {
             fields[.oldValue] = address
             fields[.newValue] = replacement ?? "none"
         }
-        let name = input.isPath ? "root path \(session.name)" : ISCSISession.name(session.number, root: !input.carries.isEmpty)
+        let name = ISCSISession.name(session.number, root: !input.carries.isEmpty)
         let portal = session.portal ?? Self.portalAddress(session) ?? "its portal"
         var events: [HealthEvent] = []
 
@@ -187,8 +182,7 @@ public struct NetworkWatch: Sendable {
                 }
                 open[session.number] = episode
             } else {
-                open[session.number] = NetworkEpisode(session: session.number, carries: input.carries, isPath: input.isPath,
-                                                      portal: session.portal,
+                open[session.number] = NetworkEpisode(session: session.number, carries: input.carries, portal: session.portal,
                                                       interface: baseline.interfaceName, started: now, cause: cause,
                                                       losses: 1, restored: nil, ended: nil, consequences: [])
                 let carries = input.carries.isEmpty ? "" : "; it carries \(input.carries.listed)"
@@ -327,8 +321,7 @@ public struct NetworkWatch: Sendable {
 
     /// The STATUS= line while a root session is cut off, else nil.
     public func statusLine(at now: Moment) -> String? {
-        // A multipath root's path is reported by the map's own entries; its cut does not stop the root.
-        guard let episode = open.values.filter({ $0.isCutOff && !$0.isPath }).sorted(by: { $0.session < $1.session }).first
+        guard let episode = open.values.filter(\.isCutOff).sorted(by: { $0.session < $1.session }).first
         else { return nil }
         let problems = paths[episode.session]?.problems.filter(\.cutsOff).map(\.description).joined(separator: "; ") ?? episode.cause
         let who = ISCSISession.name(episode.session, root: !episode.carries.isEmpty)
@@ -369,14 +362,14 @@ public struct NetworkWatch: Sendable {
             events: events,
             sessions: paths.keys.sorted().compactMap { paths[$0] }.map { path in
                 DaemonStateFile.Network.Path(
-                    session: ISCSISession.name(path.session), root: !path.carries.isEmpty && !path.isPath, portal: path.portal,
+                    session: ISCSISession.name(path.session), root: !path.carries.isEmpty, portal: path.portal,
                     localAddress: path.localAddress, interface: path.interface,
                     route: Self.describe(path.route, snapshot: snapshot), reachable: path.reachable,
                     problems: path.problems.map(\.description))
             },
             episodes: (open.values.sorted { $0.session < $1.session } + finished.reversed()).map { episode in
                 DaemonStateFile.Network.Episode(
-                    session: ISCSISession.name(episode.session), root: !episode.carries.isEmpty && !episode.isPath, interface: episode.interface,
+                    session: ISCSISession.name(episode.session), root: !episode.carries.isEmpty, interface: episode.interface,
                     cause: episode.cause, startedMicroseconds: episode.started.wallMicroseconds, cutOff: episode.isCutOff,
                     losses: episode.losses, restoredMicroseconds: episode.restored?.wallMicroseconds,
                     endedMicroseconds: episode.ended?.wallMicroseconds,

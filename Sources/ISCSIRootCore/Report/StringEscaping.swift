@@ -6,7 +6,7 @@
 /// `\` becomes `\\`; line feed, carriage return and tab `\n`, `\r`, `\t`; every other C0 control
 /// and DEL `\xNN`; C1 controls, line and paragraph separators and the bidirectional overrides and
 /// isolates `\u{NNNN}`. Everything else, printable Unicode included, stays as it is, so the
-/// result reads back unambiguously (`LogLine.parse` does).
+/// result reads back unambiguously (the tests' `LogLine.parse` does).
 ///
 /// Beside it, the kernel's octal escaping of paths (`escapedOctal`); both go through one escaper.
 extension StringProtocol {
