@@ -35,11 +35,11 @@ public enum DaemonCommandLine {
         \(usage)
 
         OPTIONS:
-          --sysfs <path>          The sysfs tree to read and tune. (default: /sys)
-          --root <path>           The system root for /etc and /proc. (default: /)
+          --sysfs <path>          The sysfs tree to read and tune. (default: \(DefaultPaths.sysfs))
+          --root <path>           The system root for /etc and /proc. (default: \(DefaultPaths.root))
           --config <file>         Read only this file instead of <root>/etc/iscsi-rootd.conf and its .conf.d
                                   drop-ins.
-          --state-dir <dir>       Where the daemon writes its state for 'status'. (default: /run/iscsi-rootd)
+          --state-dir <dir>       Where the daemon writes its state for 'status'. (default: \(DefaultPaths.stateDirectory))
           --udev <udev>           udev events: auto (when udevd runs), on, or off (poll sysfs for new
                                   disks). (values: auto, on, off; default: auto)
           --network <network>     Watch the network under the root (rtnetlink): auto (when --sysfs is the
@@ -48,12 +48,12 @@ public enum DaemonCommandLine {
           --poll-interval <seconds>
                                   Seconds between polls when all is well (fractions allowed); 1 s or less
                                   while anything is not. (default: 5)
-          --kernel-log <path>     The kernel log to follow ('none' to not read it). (default: /dev/kmsg)
+          --kernel-log <path>     The kernel log to follow ('none' to not read it). (default: \(DefaultPaths.kernelLog))
           --log <log>             Where log entries go: journal, stderr, or auto (journal when its socket
                                   exists). (values: auto, journal, stderr; default: auto)
           --console <path>        Where critical transitions (the root at risk, stalled, cut off, and
                                   their end) are also written as they happen, without waiting: 'none',
-                                  or auto (/dev/console when the log goes to the journal). (default: auto)
+                                  or auto (\(DefaultPaths.console) when the log goes to the journal). (default: auto)
           --version               Show the version.
           -h, --help              Show help information.
         """
@@ -135,17 +135,17 @@ public enum DaemonCommandLine {
         case "stderr": log = .stderr
         case let other: throw UsageError(description: "The value '\(other)' is invalid for '--log <log>'; use auto, journal or stderr")
         }
-        let kernelLog = values["kernel-log"] ?? "/dev/kmsg"
+        let kernelLog = values["kernel-log"] ?? DefaultPaths.kernelLog
         var options = DaemonOptions(
-            sysfs: FileTree(root: absolutePath(values["sysfs"] ?? "/sys")),
-            system: FileTree(root: absolutePath(values["root"] ?? "/")),
+            sysfs: FileTree(root: absolutePath(values["sysfs"] ?? DefaultPaths.sysfs)),
+            system: FileTree(root: absolutePath(values["root"] ?? DefaultPaths.root)),
             configFile: values["config"].map(absolutePath),
-            stateDirectory: absolutePath(values["state-dir"] ?? "/run/iscsi-rootd"),
+            stateDirectory: absolutePath(values["state-dir"] ?? DefaultPaths.stateDirectory),
             udev: udev, pollInterval: pollInterval, kernelLog: kernelLog == "none" ? nil : kernelLog)
         options.network = network
         // On stderr (a terminal, a test) the lines are in the log already.
         switch values["console"] ?? "auto" {
-        case "auto": options.console = log == .journal ? "/dev/console" : nil
+        case "auto": options.console = log == .journal ? DefaultPaths.console : nil
         case "none": options.console = nil
         case let path: options.console = absolutePath(path)
         }

@@ -26,7 +26,7 @@ public struct DaemonOptions: Sendable {
 
     /// Whether `--sysfs` is the running kernel's /sys: only then do udev and NETLINK_ISCSI events
     /// describe the tree being watched.
-    public var watchesLiveSysfs: Bool { sysfs.root == "/sys" || sysfs.root.isEmpty }
+    public var watchesLiveSysfs: Bool { sysfs.isLiveSysfs }
 
     /// Why the network watch is off, said once at start; nil: it is on.
     public var networkOffReason: String? {
@@ -40,7 +40,7 @@ public struct DaemonOptions: Sendable {
     /// The tree whose `proc/diskstats` holds the I/O counters of the disks under `sysfs`: `--root`
     /// when it is the same kind of tree (both the running system's, or both a test tree), nil when
     /// they differ (the live diskstats would describe other disks under the same names).
-    public var diskstats: FileTree? { watchesLiveSysfs == system.root.isEmpty ? system : nil }
+    public var diskstats: FileTree? { watchesLiveSysfs == system.isLiveRoot ? system : nil }
 
     public init(sysfs: FileTree, system: FileTree, configFile: String?, stateDirectory: String, udev: UdevMode,
                 pollInterval: Duration, kernelLog: String?) {
@@ -168,10 +168,8 @@ struct DaemonEngine {
     /// The boot/shutdown chain audit of `iscsi-rootd check`, at start and after a reload: each
     /// problem becomes a journal entry and counts in STATUS=.
     mutating func audit(at now: Moment) {
-        let systemd = options.system.root.isEmpty ? SystemdManager.ask(about: BootChainAudit.unitNames) : nil
-        let items = BootChainAudit(system: options.system, topology: topology, policy: configuration.disk,
-                                   portalRoute: routeQuery == nil ? nil : network.portalRoute(for: topology),
-                                   systemd: systemd).run()
+        let items = BootChainAudit.on(options.system, topology: topology, policy: configuration.disk,
+                                      portalRoute: routeQuery == nil ? nil : network.portalRoute(for: topology)).run()
         let report = AuditReport(items: items)
         state.auditProblems = report.problems
         for event in HealthEvent.auditFailed(items, at: now) { emit(event) }

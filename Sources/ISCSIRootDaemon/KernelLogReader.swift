@@ -25,7 +25,7 @@ public final class KernelLogReader: Sendable {
     /// Opens `path` and reads its backlog; records that arrive later go to `deliver`, on the
     /// reader's thread, until `stop()` or the end of a file or pipe (a record the consumer has no
     /// room for is dropped).
-    public init(path: String = "/dev/kmsg", deliver: @escaping @Sendable (KernelRecord) -> Bool) throws(KernelLogError) {
+    public init(path: String = DefaultPaths.kernelLog, deliver: @escaping @Sendable (KernelRecord) -> Bool) throws(KernelLogError) {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         if fd < 0 { throw KernelLogError(path: path, errno: Errno(rawValue: errno)) }
         var splitter = RecordSplitter()

@@ -83,3 +83,14 @@ public enum SystemdManager {
         return values
     }
 }
+
+extension BootChainAudit {
+    /// The audit as `check` and the daemon run it on `system`: on the running system's root, systemd itself
+    /// (over sd-bus) says which unit files are in force and what is enabled; under another `--root` the unit
+    /// files there do.
+    public static func on(_ system: FileTree, topology: Topology, policy: DiskPolicy,
+                          portalRoute: PortalRoute?) -> BootChainAudit {
+        BootChainAudit(system: system, topology: topology, policy: policy, portalRoute: portalRoute,
+                       systemd: system.isLiveRoot ? SystemdManager.ask(about: unitNames) : nil)
+    }
+}

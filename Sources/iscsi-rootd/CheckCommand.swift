@@ -23,17 +23,15 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let configuration = try settings.load(root: paths.systemTree)
         let topology = paths.scanner().scan()
-        let systemd = paths.systemTree.root.isEmpty ? SystemdManager.ask(about: BootChainAudit.unitNames) : nil
         // On the running system the kernel says which way the portal is (policy rules included).
         var portalRoute: PortalRoute?
-        if paths.systemTree.root.isEmpty, let root = topology.root,
+        if paths.systemTree.isLiveRoot, let root = topology.root,
            let portal = topology.sessions(of: root).first.flatMap(NetworkWatch.portalAddress),
            let query = try? RouteNetlinkQuery() {
             portalRoute = query.portalRoute(to: portal)
         }
-        let audit = BootChainAudit(system: paths.systemTree, topology: topology,
-                                   policy: configuration.disk, portalRoute: portalRoute,
-                                   systemd: systemd)
+        let audit = BootChainAudit.on(paths.systemTree, topology: topology, policy: configuration.disk,
+                                      portalRoute: portalRoute)
         let report = AuditReport(items: audit.run())
         try writeOutput(output.json ? report.json.serialized(pretty: true) + "\n" : report.text)
         if report.worst != .ok { throw ExitCode(report.worst.exitCode) }

@@ -5,10 +5,10 @@ import ISCSIRootCore
 /// Where the daemon reads the world: `--sysfs` (default /sys) and `--root` (default /).
 struct SystemPaths: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The sysfs tree to read and tune.", valueName: "path"))
-    var sysfs = "/sys"
+    var sysfs = DefaultPaths.sysfs
 
     @Option(name: .long, help: ArgumentHelp("The system root for /etc and /proc.", valueName: "path"))
-    var root = "/"
+    var root = DefaultPaths.root
 
     var sysfsTree: FileTree { FileTree(root: absolutePath(sysfs)) }
     var systemTree: FileTree { FileTree(root: absolutePath(root)) }
@@ -31,8 +31,9 @@ struct ConfigOptions: ParsableArguments {
     var scheduler: String?
 
     func validate() throws {
-        if let timeout, !(1...86400).contains(timeout) {
-            throw ValidationError("--timeout wants whole seconds from 1 to 86400")
+        let range = Configuration.timeoutRange
+        if let timeout, !range.contains(timeout) {
+            throw ValidationError("--timeout wants whole seconds from \(range.lowerBound) to \(range.upperBound)")
         }
     }
 

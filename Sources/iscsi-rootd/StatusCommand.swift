@@ -20,7 +20,7 @@ struct StatusCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     @Option(name: .long, help: ArgumentHelp("Where the daemon writes its state.", valueName: "dir"))
-    var stateDir = "/run/iscsi-rootd"
+    var stateDir = DefaultPaths.stateDirectory
 
     @Flag(name: .long, help: "Print the metrics in the Prometheus text format, as the daemon exports them.")
     var prometheus = false

@@ -56,8 +56,65 @@ public struct ConfigLoader: Sendable {
 
 /// The INI dialect of systemd unit files: `[Section]`, `Key=Value`, `#`/`;` comments.
 enum ConfigParser {
+    /// One key: its name and what its value sets (or the error, through `fail`).
+    struct Key: Sendable {
+        let name: String
+        let apply: @Sendable (_ value: String, _ configuration: inout Configuration, _ fail: (String) -> ConfigError)
+            throws(ConfigError) -> Void
+    }
+
+    /// Every section and key there is, in the order the errors list them: the one table.
+    static let sections: [(name: String, keys: [Key])] = [
+        ("Disk", [
+            Key(name: "Timeout") { value, configuration, fail throws(ConfigError) in
+                guard let seconds = Int(bounded: value, in: Configuration.timeoutRange) else {
+                    throw fail("Timeout= wants whole seconds from \(Configuration.timeoutRange.lowerBound) to \(Configuration.timeoutRange.upperBound), got '\(value)'")
+                }
+                configuration.disk.timeout = seconds
+            },
+            Key(name: "Scheduler") { value, configuration, fail throws(ConfigError) in
+                guard !value.isEmpty, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+                else { throw fail("Scheduler= wants a scheduler name such as none or mq-deadline, got '\(value)'") }
+                configuration.disk.scheduler = value
+            },
+            Key(name: "Types") { value, configuration, fail throws(ConfigError) in
+                let words = value.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" })
+                let types = words.compactMap { Int(bounded: $0, in: Configuration.scsiTypeRange) }
+                guard !words.isEmpty, types.count == words.count else {
+                    throw fail("Types= wants SCSI peripheral types \(Configuration.scsiTypeRange.lowerBound) to \(Configuration.scsiTypeRange.upperBound) separated by spaces, got '\(value)'")
+                }
+                configuration.disk.types = Set(types)
+            },
+            Key(name: "VerifyInterval") { value, configuration, fail throws(ConfigError) in
+                configuration.verifyInterval = try duration(value, key: "VerifyInterval", fail: fail)
+            },
+            Key(name: "StallThreshold") { value, configuration, fail throws(ConfigError) in
+                configuration.stallThreshold = try duration(value, key: "StallThreshold", fail: fail)
+            },
+        ]),
+        ("Session", [
+            Key(name: "RecoveryTimeout") { value, configuration, fail throws(ConfigError) in
+                guard let policy = RecoveryTimeoutPolicy(configValue: value) else {
+                    throw fail("RecoveryTimeout= wants whole seconds from 1 to \(Configuration.maximumRecoveryTimeout), 'off' or 'keep', got '\(value)'")
+                }
+                configuration.recoveryTimeout = policy
+            },
+        ]),
+        ("Metrics", [
+            Key(name: "TextfileDirectory") { value, configuration, fail throws(ConfigError) in
+                configuration.textfileDirectory = try textfileDirectory(value, fail: fail)
+            },
+        ]),
+    ]
+
+    /// `[Disk], [Session] or [Metrics]`.
+    static var sectionList: String {
+        let names = sections.map { "[\($0.name)]" }
+        return names.dropLast().joined(separator: ", ") + " or " + names.last!
+    }
+
     static func apply(_ text: String, file: String, to configuration: inout Configuration) throws(ConfigError) {
-        var section: String?
+        var section: (name: String, keys: [Key])?
         for (index, rawLine) in text.textLines.enumerated() {
             let line = rawLine.trimmingWhitespace
             let number = index + 1
@@ -66,52 +123,20 @@ enum ConfigParser {
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]"), line.count > 2 else { throw fail("malformed section header '\(line)'") }
                 let name = String(line.dropFirst().dropLast())
-                guard ["Disk", "Session", "Metrics"].contains(name) else {
-                    throw fail("unknown section [\(name)]; known: [Disk], [Session], [Metrics]")
+                guard let known = sections.first(where: { $0.name == name }) else {
+                    throw fail("unknown section [\(name)]; known: \(sections.map { "[\($0.name)]" }.joined(separator: ", "))")
                 }
-                section = name
+                section = known
                 continue
             }
             guard let equals = line.firstIndex(of: "=") else { throw fail("expected Key=Value, got '\(line)'") }
             let key = line[..<equals].trimmingWhitespace
             let value = line[line.index(after: equals)...].trimmingWhitespace
-            guard let section else { throw fail("'\(key)=' outside a section; put it under [Disk], [Session] or [Metrics]") }
-            switch (section, key) {
-            case ("Disk", "Timeout"):
-                guard let seconds = Int(bounded: value, in: 1...86400) else {
-                    throw fail("Timeout= wants whole seconds from 1 to 86400, got '\(value)'")
-                }
-                configuration.disk.timeout = seconds
-            case ("Disk", "Scheduler"):
-                guard !value.isEmpty, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
-                else { throw fail("Scheduler= wants a scheduler name such as none or mq-deadline, got '\(value)'") }
-                configuration.disk.scheduler = value
-            case ("Disk", "Types"):
-                let words = value.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" })
-                let types = words.compactMap { Int(bounded: $0, in: 0...31) }
-                guard !words.isEmpty, types.count == words.count else {
-                    throw fail("Types= wants SCSI peripheral types 0 to 31 separated by spaces, got '\(value)'")
-                }
-                configuration.disk.types = Set(types)
-            case ("Disk", "VerifyInterval"):
-                configuration.verifyInterval = try duration(value, key: key, fail: fail)
-            case ("Disk", "StallThreshold"):
-                configuration.stallThreshold = try duration(value, key: key, fail: fail)
-            case ("Session", "RecoveryTimeout"):
-                guard let policy = RecoveryTimeoutPolicy(configValue: value) else {
-                    throw fail("RecoveryTimeout= wants whole seconds from 1 to \(Configuration.maximumRecoveryTimeout), 'off' or 'keep', got '\(value)'")
-                }
-                configuration.recoveryTimeout = policy
-            case ("Metrics", "TextfileDirectory"):
-                configuration.textfileDirectory = try textfileDirectory(value, fail: fail)
-            default:
-                let known = switch section {
-                case "Disk": "Timeout=, Scheduler=, Types=, VerifyInterval=, StallThreshold="
-                case "Session": "RecoveryTimeout="
-                default: "TextfileDirectory="
-                }
-                throw fail("unknown key '\(key)' in [\(section)]; known: \(known)")
+            guard let section else { throw fail("'\(key)=' outside a section; put it under \(sectionList)") }
+            guard let known = section.keys.first(where: { $0.name == key }) else {
+                throw fail("unknown key '\(key)' in [\(section.name)]; known: \(section.keys.map { "\($0.name)=" }.joined(separator: ", "))")
             }
+            try known.apply(value, &configuration, fail)
         }
     }
 

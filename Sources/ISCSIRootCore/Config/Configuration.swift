@@ -66,6 +66,10 @@ public struct Configuration: Sendable, Hashable {
     public static let maximumRecoveryTimeout = Int(Int32.max)
     /// The longest interval or threshold (`VerifyInterval=`, `StallThreshold=`, `--poll-interval`): a day.
     public static let maximumInterval: Duration = .seconds(86400)
+    /// `[Disk] Timeout=` and `--timeout`: whole seconds.
+    public static let timeoutRange = 1...86400
+    /// `[Disk] Types=`: SCSI peripheral device types (5 bits).
+    public static let scsiTypeRange = 0...31
     /// The dm-multipath recommendation for a path's `replacement_timeout` (open-iscsi README: "5 to
     /// 15 seconds"): the value advised, and the longest that passes.
     public static let multipathRecoveryTimeout = 5

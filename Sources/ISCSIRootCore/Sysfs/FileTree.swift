@@ -26,6 +26,14 @@ public struct FileTree: Sendable, Hashable {
         canonicalRoot = Self.canonical(trimmed)
     }
 
+    /// Whether this is the running system's `/` (`--root /`): only then do systemd (over sd-bus) and the
+    /// kernel's route answers describe the files read through it.
+    public var isLiveRoot: Bool { root.isEmpty }
+
+    /// Whether this is the running kernel's sysfs (`--sysfs /sys`): only then do udev and NETLINK_ISCSI
+    /// events describe it.
+    public var isLiveSysfs: Bool { root == DefaultPaths.sysfs || root.isEmpty }
+
     public static func == (a: FileTree, b: FileTree) -> Bool { a.root == b.root }
     public func hash(into hasher: inout Hasher) { hasher.combine(root) }
 
