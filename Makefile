@@ -40,20 +40,23 @@ STATIC_LIBS   = $(abspath $(SCRATCH))/static-libs
 ifeq ($(STATIC_RUNTIME),yes)
 RUNTIME_FLAGS = --static-swift-stdlib -Xswiftc -L -Xswiftc $(STATIC_LIBS) -Xswiftc -Xclang-linker -Xswiftc -static-libgcc
 endif
+# once NAME,VALUE: VALUE (a $(shell …) as a rule), worked out the first time NAME is used and kept: never while make
+# reads this file (make uninstall or install-initcpio runs no probe), never twice.
+once = $(eval $(1) := $(2))$($(1))
 # Packed relative relocations (DT_RELR, linked by lld, which Swift toolchains ship): about 0.7 MB less for the
 # daemon to lock with mlockall. The binary then needs glibc 2.36 or later, so only when the build host has it (a
 # package is built on the release it targets) and lld is there; RELR=no turns it off.
-GLIBC_VERSION := $(shell getconf GNU_LIBC_VERSION 2>/dev/null | sed -n 's/^glibc //p')
-LLD           := $(or $(shell command -v ld.lld 2>/dev/null),$(wildcard $(dir $(realpath $(shell command -v $(SWIFT) 2>/dev/null)))ld.lld))
+GLIBC_VERSION = $(call once,GLIBC_VERSION,$(shell getconf GNU_LIBC_VERSION 2>/dev/null | sed -n 's/^glibc //p'))
+LLD           = $(call once,LLD,$(or $(shell command -v ld.lld 2>/dev/null),$(wildcard $(dir $(realpath $(shell command -v $(SWIFT) 2>/dev/null)))ld.lld)))
 RELR          ?= $(if $(and $(GLIBC_VERSION),$(LLD)),$(shell printf '2.36\n%s\n' '$(GLIBC_VERSION)' | sort -V -C && echo yes),no)
-ifeq ($(RELR),yes)
-LINK_FLAGS    = -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs
-endif
+LINK_FLAGS    = $(if $(filter yes,$(RELR)),-Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs)
 BUILD         = $(SWIFT) build -c $(CONFIGURATION) --scratch-path $(SCRATCH) $(RUNTIME_FLAGS) $(LINK_FLAGS) $(SWIFT_FLAGS)
-BINARY        = $(shell $(BUILD) --show-bin-path)/iscsi-rootd
+# Where swift build puts the programs: asked once (it takes a second or more), however often it is used.
+BIN_PATH      = $(call once,BIN_PATH,$(shell $(BUILD) --show-bin-path))
+BINARY        = $(BIN_PATH)/iscsi-rootd
 # The daemon's own executable (`iscsi-rootd run` executes it from the same directory): no Foundation,
 # no ArgumentParser, no regex engine, no Swift concurrency started, so what it locks with mlockall stays small.
-DAEMON        = $(shell $(BUILD) --show-bin-path)/iscsi-rootd-daemon
+DAEMON        = $(BIN_PATH)/iscsi-rootd-daemon
 CATALOG       = $(wildcard systemd/catalog/iscsi-rootd.catalog)
 # What `make build` builds (scripts/benchmark adds iscsi-rootd-sim, with the same flags).
 PRODUCTS      ?= iscsi-rootd iscsi-rootd-daemon
@@ -72,7 +75,7 @@ endif
 
 # Where the built programs are (scripts/benchmark measures them as installed).
 show-bin-path:
-	@echo $(shell $(BUILD) --show-bin-path)
+	@echo $(BIN_PATH)
 
 install: build
 	$(INSTALL) -Dm755 "$(BINARY)" "$(DESTDIR)$(BINDIR)/iscsi-rootd"
