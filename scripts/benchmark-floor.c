@@ -1,8 +1,9 @@
 /* The anchors of scripts/benchmark, compiled by it with cc: what the cheapest possible C program costs.
  *
- *   benchmark-floor tune SYSFS     the seven file operations a verifying tuner cannot avoid per disk
- *                                  (read type; read, write, read back timeout; read, write, read back
- *                                  queue/scheduler), after listing class/scsi_device and device/block
+ *   benchmark-floor tune SYSFS     what a verifying tuner cannot avoid: finding the iSCSI disks (list
+ *                                  class/scsi_device, readlink each: a devpath under a session is iSCSI,
+ *                                  list device/block), then seven file operations per disk (read type;
+ *                                  read, write, read back timeout; read, write, read back queue/scheduler)
  *   benchmark-floor shell SYSFS    the old udev rule: one /bin/sh per device running
  *                                  echo 90 > …/timeout; echo none > …/queue/scheduler (no check, no read back)
  *   benchmark-floor idle ROOT      a keeper's floor: one read of ROOT/proc/diskstats per second, forever
@@ -114,7 +115,18 @@ int main(int argc, char **argv) {
 	int failed = 0;
 	while ((entry = readdir(dir))) {
 		if (entry->d_name[0] == '.') continue;
-		snprintf(device, sizeof device, "%s/%s/device", path, entry->d_name);
+		/* class/scsi_device/H:C:T:L -> ../../devices/…/sessionN/…/H:C:T:L/scsi_device/H:C:T:L */
+		char link[4096], target[4096];
+		snprintf(link, sizeof link, "%s/%s", path, entry->d_name);
+		ssize_t length = readlink(link, target, sizeof target - 1);
+		if (length < 0) continue;
+		target[length] = 0;
+		if (!strstr(target, "/session")) continue;
+		for (int up = 0; up < 2; up++) {
+			char *slash = strrchr(target, '/');
+			if (slash) *slash = 0;
+		}
+		snprintf(device, sizeof device, "%s/%s", path, target);
 		if (block_name(device, disk, sizeof disk) < 0) continue;
 		if (each(device, disk) < 0) failed++;
 	}

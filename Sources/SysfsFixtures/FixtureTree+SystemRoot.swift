@@ -18,6 +18,12 @@ extension FixtureTree {
         try writeMountInfo()
     }
 
+    /// A mount of `source` (`major:minor` as mountinfo gives it) that need not be a block device of this tree.
+    public func mount(point: String, majorMinor: String, source: String, fileSystem: String) throws {
+        mounts.append((point, majorMinor, fileSystem, source, "rw"))
+        try writeMountInfo()
+    }
+
     /// A file system without a block device (`tmpfs`) on `point`, with an anonymous `0:N`.
     public func mountVirtual(point: String, fileSystem: String = "tmpfs", source: String = "tmpfs") throws {
         mounts.append((point, "0:\(nextAnonymousMinor)", fileSystem, source, "rw"))

@@ -1,3 +1,5 @@
+import ISCSIRootCore
+
 /// Ready-made machines for tests and the demo.
 public enum Scenario: String, CaseIterable, Sendable {
     /// Root on `sda2` of the iSCSI disk (session1 on host2, as captured), `/boot` on `sda1`, swap on `sda3`,
@@ -29,6 +31,11 @@ public enum Scenario: String, CaseIterable, Sendable {
     /// An overlay root whose lowerdir (`/media/root-ro`, the name the initramfs gave it before
     /// switch_root) no mount holds any more: nothing tells whether `/` is on the iSCSI disk.
     case overlayUntraceable = "overlay-untraceable"
+    /// `/`, `/boot` and swap on a local SATA disk; the iSCSI LUN (session1 on host3) is data, on `/srv`.
+    case localRoot = "local-root"
+    /// The iSCSI LUN (session1 on host2) on `/srv`, and `/` on `/dev/root` (259:0), a block device
+    /// sysfs does not know: the root cannot be traced.
+    case untracedRoot = "untraced-root"
 
     /// Lays the scenario out in `tree` (which should be empty).
     public func layOut(in tree: FixtureTree) throws {
@@ -60,6 +67,37 @@ public enum Scenario: String, CaseIterable, Sendable {
             try tree.mount(point: "/run/initramfs/live", device: live, fileSystem: "ext4", readOnly: true)
             let loop = try tree.addLoop(backingFile: "/run/initramfs/live/LiveOS/rootfs.img", sectors: 8_388_608)
             try tree.mount(point: "/", device: loop, fileSystem: "ext4")
+        case .localRoot:
+            try tree.addATACDROM()
+            guard let local = try tree.addLocalDisk(.sata).disk else { throw FixtureError(message: "the SATA disk has no block device") }
+            let root = try tree.addPartition(1, of: local, startSector: 2048, sectors: 12_582_912)
+            let boot = try tree.addPartition(2, of: local, startSector: 12_584_960, sectors: 1_048_576)
+            let swap = try tree.addPartition(3, of: local, startSector: 13_633_536, sectors: 2_097_152)
+            try tree.mount(point: "/", device: root, fileSystem: "ext4")
+            try tree.mount(point: "/boot", device: boot, fileSystem: "ext4")
+            try tree.addSwap(device: swap)
+            let data = try tree.addISCSISession(number: 1, host: tree.nextHost, target: "iqn.2003-01.org.linux-iscsi.vmlab:data")
+            try tree.mount(point: "/srv", device: data.disks[0], fileSystem: "xfs")
+        case .untracedRoot:
+            try tree.addATACDROM()
+            let session = try tree.addISCSISession(number: 1, host: 2)
+            // What the kernel names a root mounted without an initramfs; 259:0 is no device of this tree.
+            try tree.mount(point: "/", majorMinor: "259:0", source: "/dev/root", fileSystem: "ext4")
+            try tree.mount(point: "/srv", device: session.disks[0], fileSystem: "xfs")
+        }
+    }
+
+    /// Data LUNs added to a scenario's client (`iscsi-rootd-sim create --data-luns`): `count` LUNs
+    /// spread over `sessions` new sessions, each on a host of its own, numbered after the scenario's.
+    public static func addDataLUNs(_ count: Int, sessions: Int, in tree: FixtureTree) throws {
+        guard count > 0 else { return }
+        let sessions = max(1, min(sessions, count))
+        var number = (tree.sysfs.list("class/iscsi_session").compactMap { TopologyScanner.number(after: "session", in: $0) }.max() ?? 0) + 1
+        for index in 0..<sessions {
+            let luns = count / sessions + (index < count % sessions ? 1 : 0)
+            try tree.addISCSISession(number: number, host: tree.nextHost, luns: (0..<UInt64(luns)).map { $0 },
+                                     target: "iqn.2003-01.org.linux-iscsi.vmlab:data" + (index == 0 ? "" : "\(index)"))
+            number += 1
         }
     }
 }

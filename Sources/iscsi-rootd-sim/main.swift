@@ -25,16 +25,23 @@ struct Create: ParsableCommand {
     @Option(help: "One of: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")).")
     var scenario: Scenario = .healthy
 
-    @Option(help: "Data LUNs to add on a second session (session2, host3), e.g. 63 for a 64-disk client.")
+    @Option(help: "Data LUNs to add on sessions and hosts of their own (numbered after the scenario's), e.g. 63 for a 64-disk client.")
     var dataLuns = 0
+
+    @Option(help: "Add data LUNs until the client has this many iSCSI disks in all (the scenario's count too); instead of --data-luns.")
+    var iscsiDisks: Int?
+
+    @Option(help: "How many sessions the data LUNs are spread over.")
+    var dataSessions = 1
 
     func run() throws {
         let tree = try FixtureTree(creatingAt: directory)
         try scenario.layOut(in: tree)
-        if dataLuns > 0 {
-            try tree.addISCSISession(number: 2, host: 3, luns: (0..<UInt64(dataLuns)).map { $0 },
-                                     target: "iqn.2003-01.org.linux-iscsi.vmlab:data")
+        var luns = dataLuns
+        if let iscsiDisks {
+            luns = max(0, iscsiDisks - tree.scanner.scan().iscsiDevices.filter { $0.disk != nil }.count)
         }
+        try Scenario.addDataLUNs(luns, sessions: dataSessions, in: tree)
         try tree.writeDiskstats()
         print("\(scenario.rawValue) client at \(directory): --sysfs \(tree.sysfs.root) --root \(tree.system.root)")
     }

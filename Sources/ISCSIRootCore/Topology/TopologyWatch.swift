@@ -2,8 +2,9 @@
 /// the names in the directories where sessions, connections, hosts, SCSI devices and block devices
 /// (disks, partitions, device-mapper maps) come and go, the `state` of every session, connection,
 /// host and iSCSI device (a failure or a recovery changes them and sends no uevent), the
-/// recovery_tmo of the sessions carrying `/`, `/usr` or swap (the root timers the poll keeps), and
-/// the mount and swap tables (the storage chains). One directory listing per class and one read
+/// recovery_tmo of the sessions carrying `/`, `/usr` or swap (the root timers the poll keeps), the
+/// `slaves` of every multipath map and stacked layer under a storage chain (multipathd taking a path
+/// out of a map changes no listing above), and the mount and swap tables (the storage chains). One directory listing per class and one read
 /// per attribute: about a tenth of a full scan's system calls at 64 disks.
 ///
 /// Two watches of the same topology are equal when none of this changed. A watch lists what it read
@@ -47,6 +48,15 @@ extension TopologyScanner {
         }
         for host in topology.hosts { read(sysfs, "class/scsi_host/host\(host.number)/state") }
         for device in topology.iscsiDevices { read(sysfs, "\(device.devpath)/state") }
+        var stacked = topology.maps.map(\.dm)
+        for chain in topology.chains {
+            for layer in chain.layers where !layer.below.isEmpty && layer.kind != .partition && !stacked.contains(layer.name) {
+                stacked.append(layer.name)
+            }
+        }
+        for name in stacked {
+            readings.append(.init(path: "class/block/\(name)/slaves", value: sysfs.list("class/block/\(name)/slaves").joined(separator: " ")))
+        }
         read(system, "proc/self/mountinfo")
         read(system, "proc/swaps")
         return TopologyWatch(readings: readings)
