@@ -46,7 +46,8 @@ public struct StallTracker: Sendable {
             guard let disk = device.disk?.name else { continue }
             seen.insert(disk)
             // A multipath path's stall is not the root's: the map fails its I/O over to another path.
-            let carries = device.isMultipathPath ? [] : topology.uses(ofDisk: disk).filter(\.isCritical)
+            // Looked up only for an event: every disk is sampled every second.
+            var carries: [StorageUse] { device.isMultipathPath ? [] : topology.uses(ofDisk: disk).filter(\.isCritical) }
             var record = progress[disk] ?? Progress(completions: sample.completions, lastMoved: now, sampled: now, moving: false)
             let moved = sample.completions != record.completions || sample.inflight == 0
             if moved || record.moving {
@@ -60,6 +61,7 @@ public struct StallTracker: Sendable {
             record.sampled = now
             if moved {
                 if var stall = stalls.removeValue(forKey: disk) {
+                    let carries = carries
                     stall.ended = now
                     var fields = Self.fields(device, topology: topology, carries: carries, inflight: sample.inflight)
                     fields[.durationMicroseconds] = String(stall.duration(at: now).microseconds)
@@ -69,6 +71,7 @@ public struct StallTracker: Sendable {
                 }
             } else if now.since(record.lastMoved) >= threshold {
                 if stalls[disk] == nil {
+                    let carries = carries
                     stalls[disk] = StallEpisode(disk: disk, hctl: device.hctl, session: device.sessionNumber,
                                                 carries: carries, since: record.lastMoved, inflight: sample.inflight)
                     let session = device.sessionNumber.flatMap(topology.session)
