@@ -41,10 +41,10 @@ public struct StallTracker: Sendable {
     public mutating func update(_ samples: [(device: SCSIDevice, sample: IOSample)], topology: Topology,
                                 threshold: Duration, at now: Moment) -> [HealthEvent] {
         var events: [HealthEvent] = []
-        var seen = Set<String>()
+        var seen = 0
         for (device, sample) in samples {
             guard let disk = device.disk?.name else { continue }
-            seen.insert(disk)
+            seen += 1
             // A multipath path's stall is not the root's: the map fails its I/O over to another path.
             // Looked up only for an event: every disk is sampled every second.
             var carries: [StorageUse] { device.isMultipathPath ? [] : topology.uses(ofDisk: disk).filter(\.isCritical) }
@@ -86,9 +86,14 @@ public struct StallTracker: Sendable {
             }
             progress[disk] = record
         }
-        for disk in progress.keys where !seen.contains(disk) {
-            progress[disk] = nil
-            stalls[disk] = nil
+        // Each disk is sampled once: as many records as disks seen means none is gone. The set of
+        // names is made only then (not for every sample of every disk, every second).
+        if progress.count != seen {
+            let present = Set(samples.compactMap(\.device.disk?.name))
+            for disk in progress.keys where !present.contains(disk) {
+                progress[disk] = nil
+                stalls[disk] = nil
+            }
         }
         return events
     }

@@ -14,6 +14,8 @@ public struct Topology: Sendable, Hashable {
     /// dm-multipath maps, sorted by name.
     public let maps: [MultipathMap]
 
+    /// iSCSI devices only: kept, as the daemon reads them every second (I/O samples) and every poll.
+    public let iscsiDevices: [SCSIDevice]
     private let sessionIndex: [Int: Int]
     private let hostIndex: [Int: Int]
     private let diskIndex: [String: Int]
@@ -27,6 +29,7 @@ public struct Topology: Sendable, Hashable {
         self.chains = chains
         self.maps = maps
         self.unreadable = unreadable
+        iscsiDevices = devices.filter(\.isISCSI)
         sessionIndex = Dictionary(sessions.enumerated().map { ($1.number, $0) }, uniquingKeysWith: { first, _ in first })
         hostIndex = Dictionary(hosts.enumerated().map { ($1.number, $0) }, uniquingKeysWith: { first, _ in first })
         diskIndex = Dictionary(devices.enumerated().compactMap { index, device in device.disk.map { ($0.name, index) } },
@@ -41,9 +44,6 @@ public struct Topology: Sendable, Hashable {
     public func host(_ number: Int) -> SCSIHost? {
         hostIndex[number].map { hosts[$0] }
     }
-
-    /// iSCSI devices only.
-    public var iscsiDevices: [SCSIDevice] { devices.filter(\.isISCSI) }
 
     /// The chain of `/`, if mountinfo names it.
     public var root: StorageChain? { chains.first { $0.use == .root } }
