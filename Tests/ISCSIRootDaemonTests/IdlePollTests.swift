@@ -41,6 +41,8 @@ struct IdlePollTests {
         case localRoot = "root on a local disk"
         case untracedRoot = "root untraced"
         case sessions = "root on iSCSI, data on 4 sessions"
+        case overlayRoot = "root on an overlay over iSCSI"
+        case loopRoot = "root on a loop device over iSCSI"
 
         var testDescription: String { rawValue }
 
@@ -52,6 +54,8 @@ struct IdlePollTests {
             case .localRoot: try Scenario.localRoot.layOut(in: tree)
             case .untracedRoot: try Scenario.untracedRoot.layOut(in: tree)
             case .sessions: try Scenario.healthy.layOut(in: tree)
+            case .overlayRoot: try Scenario.overlay.layOut(in: tree)
+            case .loopRoot: try Scenario.loop.layOut(in: tree)
             }
             try Scenario.addDataLUNs(self == .sessions ? 8 : 2, sessions: self == .sessions ? 4 : 1, in: tree)
             try tree.writeDiskstats()
@@ -76,7 +80,7 @@ struct IdlePollTests {
         let root = try #require(topology.root)
         let rootOnISCSI = root.disks.contains { topology.device(disk: $0)?.isISCSI == true }
         switch layout {
-        case .iscsiRoot, .sessions: #expect(rootOnISCSI && topology.maps.isEmpty)
+        case .iscsiRoot, .sessions, .overlayRoot, .loopRoot: #expect(rootOnISCSI && topology.maps.isEmpty)
         case .multipathRoot: #expect(rootOnISCSI && !topology.maps.isEmpty)
         case .localRoot: #expect(!rootOnISCSI && !root.disks.isEmpty && root.untraced == nil)
         case .untracedRoot: #expect(root.untraced != nil)
