@@ -136,7 +136,11 @@ public enum Daemon {
         engine.emit(.started(deviceEvents: deviceEvents, sessionEvents: sessionEvents, status: engine.statusLine,
                              lockedKiB: memory?.lockedKiB, at: .now))
         engine.writeState(at: .now)
-        _ = notifier.ready(status: engine.statusLine)
+        if case .failed(let error) = notifier.ready(status: engine.statusLine), let socket = notifier.socket {
+            // systemd waits for READY=1 until TimeoutStartSec, then stops a Type=notify service: say why, once.
+            logger.warning("cannot notify the service manager at NOTIFY_SOCKET=\(socket): \(error); it does not hear "
+                           + "READY=1, STATUS= or WATCHDOG=1 (a Type=notify unit fails its start at TimeoutStartSec)")
+        }
 
         let watchdog = Notifier.watchdog()
         if let warning = watchdog.warning { logger.warning(warning) }

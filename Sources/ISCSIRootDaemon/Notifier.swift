@@ -24,6 +24,8 @@ public final class Notifier: Sendable {
         case failed(Errno)
     }
 
+    /// The address notifications go to (`NOTIFY_SOCKET`), nil when there is none.
+    public let socket: String?
     /// nil: no `NOTIFY_SOCKET`; a failure: an address this sender cannot use.
     private let peer: Result<DatagramPeer, Errno>?
     private let pending = Mutex(Pending())
@@ -45,7 +47,8 @@ public final class Notifier: Sendable {
 
     /// A notifier for `socket`, by default `NOTIFY_SOCKET` as the process has it now.
     public init(socket: String? = getenv("NOTIFY_SOCKET").map { String(cString: $0) }) {
-        peer = socket.flatMap { $0.isEmpty ? nil : DatagramPeer.open($0) }
+        self.socket = socket.flatMap { $0.isEmpty ? nil : $0 }
+        peer = self.socket.map { DatagramPeer.open($0) }
     }
 
     /// `READY=1`, with the first `STATUS=` line in the same datagram when given.

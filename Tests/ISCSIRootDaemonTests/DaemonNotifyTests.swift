@@ -40,6 +40,28 @@ struct DaemonNotifyTests {
         #expect(daemon.stop() == 0)
     }
 
+    @Test("a NOTIFY_SOCKET the daemon cannot send to is said once, and the daemon runs on",
+          arguments: ["not-a-socket", "missing", String(repeating: "x", count: 120)])
+    func unusableNotifySocket(name: String) throws {
+        let tree = try FixtureTree.healthyDisklessClient()
+        let configPath = tree.directory + "/iscsi-rootd-test.conf"
+        try writeFile(configPath, "[Disk]\nVerifyInterval=600\n")
+        let socket = tree.directory + "/" + name
+        if name == "not-a-socket" { try writeFile(socket, "") }
+        let daemon = try DaemonUnderTest(tree: tree, configPath: configPath, kernelLog: "none",
+                                         stateDirectory: tree.directory + "/state",
+                                         environment: ["NOTIFY_SOCKET": socket, "WATCHDOG_USEC": "200000"])
+        try daemon.waitForEntry(.started)
+        try daemon.wait(for: "the warning naming NOTIFY_SOCKET") {
+            daemon.entries.contains { $0.message.contains("cannot notify the service manager at NOTIFY_SOCKET=\(socket)") }
+        }
+        // Once: the watchdog's pings that fail after it say nothing more.
+        usleep(600_000)
+        daemon.refresh()
+        #expect(daemon.entries.filter { $0.message.contains("NOTIFY_SOCKET") }.count == 1, "\(daemon.entries.map(\.formatted))")
+        #expect(daemon.stop() == 0)
+    }
+
     @Test("a broken configuration at start: ERRNO= to systemd, the error naming file:line, exit 2")
     func brokenConfigurationAtStart() throws {
         let tree = try FixtureTree.healthyDisklessClient()
