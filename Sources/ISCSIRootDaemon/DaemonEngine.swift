@@ -80,6 +80,9 @@ struct DaemonEngine {
     private var viewFailing = false
     /// The firmware's boot record (iBFT), read once at start: the firmware wrote it before Linux ran.
     private(set) var firmware: FirmwareBoot?
+    /// Whether the last write of the state file failed (said once, and again when it works: it is
+    /// written with every poll, and a full /run would otherwise log a warning at each).
+    private var stateFailing = false
     private(set) var lastPoll: Moment
     /// When sysfs was last scanned in full (start, a full poll, the drift sweep), and when a poll
     /// last did all its work on a fresh scan.
@@ -407,9 +410,13 @@ struct DaemonEngine {
         state.network = network.record(events: networkEvents, at: now)
         state.recoveryStatistics = recovery.statistics
         let file = state.file(at: now)
-        if let error = StateFile(directory: options.stateDirectory).write(file) {
-            logger.warning("cannot write the state file: \(error)")
+        let problem = StateFile(directory: options.stateDirectory).write(file)
+        if let problem, !stateFailing {
+            logger.warning("cannot write the state file: \(problem)")
+        } else if problem == nil, stateFailing {
+            logger.notice("state file \(options.stateDirectory)/\(DaemonState.fileName) written again")
         }
+        stateFailing = problem != nil
         exportMetrics(DaemonStatus(ownState: file))
         writeView(file, running: running, at: now)
     }

@@ -87,4 +87,24 @@ final class StateFileTests {
         #expect(mode(directory) == 0o755)
         #expect(mode(directory + "/state.json") == 0o644)
     }
+    /// The state file is written with every poll: a directory it cannot be written to (here refused,
+    /// as a full /run would fail it) is said once, not at every poll, and its recovery once.
+    @Test func aStateFileThatCannotBeWrittenIsSaidOnceAndItsRecoveryOnce() throws {
+        let tree = try FixtureTree.healthyDisklessClient()
+        let configPath = tree.directory + "/iscsi-rootd-test.conf"
+        try writeFile(configPath, "[Disk]\nVerifyInterval=600\n")
+        let stateDirectory = tree.directory + "/state"
+        mkdir(stateDirectory, 0o755)
+        chmod(stateDirectory, 0o777)
+        let daemon = try DaemonUnderTest(tree: tree, configPath: configPath, kernelLog: "none", stateDirectory: stateDirectory)
+        let warning = "cannot write the state file"
+        try daemon.wait(for: "the warning") { daemon.entries.contains { $0.message.contains(warning) } }
+        usleep(1_000_000)  // five polls at --poll-interval 0.2
+        daemon.refresh()
+        #expect(daemon.entries.filter { $0.message.contains(warning) }.count == 1, "\(daemon.entries.map(\.formatted))")
+        chmod(stateDirectory, 0o755)
+        try daemon.wait(for: "the recovery") { daemon.entries.contains { $0.message.contains("state file \(stateDirectory)/state.json written again") } }
+        #expect(try daemon.state()["pid"]?.intValue == Int(daemon.process.pid))
+        #expect(daemon.stop() == 0)
+    }
 }
