@@ -65,6 +65,7 @@ struct DaemonEngine {
     private(set) var state: DaemonState
     private(set) var topology: Topology
     private var recovery = RecoveryTracker()
+    private var collisions = CollisionWatch()
     private var paths = PathTracker()
     private var stallTracker = StallTracker()
     private var damageTracker: DamageTracker
@@ -358,7 +359,9 @@ struct DaemonEngine {
     }
 
     private mutating func report(_ events: [HealthEvent], at now: Moment) {
-        for event in network.attributeCauses(events) { emit(event) }
+        let attributed = network.attributeCauses(events)
+        for event in attributed { emit(event) }
+        for event in collisions.observe(attributed, topology: topology, networkWatched: routeQuery != nil, at: now) { emit(event) }
     }
 
     /// A journal line the core composed: an event is emitted, a notice logged with its fields.

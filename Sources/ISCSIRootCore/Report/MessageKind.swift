@@ -26,6 +26,7 @@ public enum MessageKind: String, Sendable, CaseIterable {
     case rootDegraded
     case pathRestored
     case noPathLeft
+    case initiatorNameCollision
 
     /// The MESSAGE_ID, 32 lower-case hex digits as journalctl prints them.
     public var id: String {
@@ -54,6 +55,7 @@ public enum MessageKind: String, Sendable, CaseIterable {
         case .rootDegraded: "56b3151cb24a4a7e83293712b2b644d2"
         case .pathRestored: "07aefff971f348fd93b390950944d005"
         case .noPathLeft: "0f14248179d24522a5264d3c863e17c1"
+        case .initiatorNameCollision: "3f5d8c2a7b1e4a69b0c4e2d17a98f603"
         }
     }
 
@@ -71,6 +73,7 @@ public enum MessageKind: String, Sendable, CaseIterable {
         case .rootDegraded: 4
         case .pathRestored: 5
         case .noPathLeft: 2
+        case .initiatorNameCollision: 3
         }
     }
 
@@ -122,6 +125,7 @@ public enum MessageKind: String, Sendable, CaseIterable {
         case .rootDegraded: "A path of a multipath map went down; the map runs degraded"
         case .pathRestored: "A multipath path is back"
         case .noPathLeft: "Every path of a multipath map is down"
+        case .initiatorNameCollision: "A healthy iSCSI session keeps being ended: likely another client with the same initiator name"
         }
     }
 
@@ -174,6 +178,8 @@ public enum MessageKind: String, Sendable, CaseIterable {
             "A path of a dm-multipath map (MULTIPATH_MAP=, the path disk DEVICE=, its ISCSI_SESSION= and ISCSI_PORTAL=) went down: its SCSI device is no longer running or its session no longer LOGGED_IN. I/O goes on over the PATHS_UP= remaining of PATHS_TOTAL= paths. ROOT=1 when the map carries /, /usr or swap. multipathd owns the path's timers; iscsi-rootd never changes them. Check the network to that portal; iscsid logs the session in again when it can."
         case .pathRestored:
             "The path's SCSI device is running and its session LOGGED_IN again; multipathd's path checker puts it back into the map. DURATION_USEC= says how long it was down, PATHS_UP= how many paths the map has now."
+        case .initiatorNameCollision:
+            "The target ended a LOGGED_IN session SESSION_ENDINGS= times within DURATION_USEC= and it recovered each time, while the network under it showed no loss. That is what a second initiator logging in with the same initiator name (ISCSI_INITIATOR=) does: the target reinstates the session for the newest login and ends the older one, and the two clients take turns ending each other's session (the kernel logs 'conn error (1020)'). It happens when many clients boot one image and all take its /etc/iscsi/initiatorname.iscsi. Give each client its own name: from its kernel command line (dracut rd.iscsi.initiator=, mkinitcpio and initramfs-tools iscsi_initiator=), from iBFT, or derived at boot from its MAC or machine-id; 'iscsi-rootd check' says where the name came from and how to fix it for the initramfs generator in use. Journaled once per episode; an episode ends after 5 minutes without an ending."
         case .noPathLeft:
             "Every path of a dm-multipath map is down. With queue_if_no_path (no_path_retry queue) I/O to the map waits until a path returns and the machine may freeze; without it I/O fails and a file system on the map aborts. ROOT=1 when the map carries /, /usr or swap. Restore a path (network, target); for a root map set no_path_retry queue in /etc/multipath.conf."
         }
@@ -220,4 +226,6 @@ public enum JournalField: String, Sendable, CaseIterable {
     case pathsTotal = "PATHS_TOTAL"
     /// When the daemon logged an entry that journald took late (wall clock, µs since the epoch).
     case loggedMicroseconds = "LOGGED_USEC"
+    case initiatorName = "ISCSI_INITIATOR"
+    case sessionEndings = "SESSION_ENDINGS"
 }
