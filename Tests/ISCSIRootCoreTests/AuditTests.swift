@@ -79,6 +79,7 @@ import SysfsFixtures
             "usr/lib/systemd/system/iscsi-rootd.service": try shipped("systemd/iscsi-rootd.service"),
             "etc/systemd/network/50-iscsi-root.network": try shipped("systemd/examples/50-iscsi-root.network"),
             "etc/iscsi/iscsid.conf": "node.startup = manual\nnode.session.timeo.replacement_timeout = 120\n",
+            "etc/iscsi/initiatorname.iscsi": "## DO NOT EDIT OR REMOVE THIS FILE!\nInitiatorName=iqn.1993-08.org.debian:01:23e54346c1cd\n",
             nodePath: nodeRecord(),
         ]
     }
@@ -174,7 +175,7 @@ import SysfsFixtures
 
     @Test func goodRootPassesEveryItem() throws {
         let items = try Self.audit(try Self.goodFiles())
-        #expect(items.map(\.id) == ["root", "fstab", "iscsid-running", "iscsid-shutdown", "network", "initramfs", "node-record",
+        #expect(items.map(\.id) == ["root", "fstab", "iscsid-running", "iscsid-shutdown", "network", "initramfs", "initiator-name", "node-record",
                                      "live-session", "disks", "swap", "service", "boot-files"])
         for item in items {
             #expect(item.verdict == .ok, "\(item.id): \(item.detail)")

@@ -86,7 +86,7 @@ import Testing
     @Test func aGoodMultipathRootPassesTheMultipathItems() throws {
         let items = Self.audit(try Self.goodTree())
         #expect(items.map(\.id) == ["root", "fstab", "iscsid-running", "iscsid-shutdown", "multipathd-running",
-                                     "multipathd-shutdown", "multipath-queue", "network", "node-record", "node-record",
+                                     "multipathd-shutdown", "multipath-queue", "network", "initiator-name", "node-record", "node-record",
                                      "live-session", "live-session", "disks", "swap", "service", "boot-files"])
         // network: no route to 10.0.2.2 in the good files; swap: the scenario swaps on the map (a warning of its own).
         for item in items where item.id != "network" && item.id != "swap" {

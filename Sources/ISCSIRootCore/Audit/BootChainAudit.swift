@@ -43,7 +43,9 @@ public struct BootChainAudit: Sendable {
         ] + multipathItems(units: units) + [
             NetworkCheck(system: system, session: session, host: session.hostNumber.flatMap(topology.host),
                          kernelRoute: portalRoute, firmware: firmware).item,
-        ] + initramfsItems(session, layout: layout) + sessionItems(first: session, firmware: firmware) + [
+        ] + initramfsItems(session, layout: layout) + [
+            InitiatorNameCheck(system: system, topology: topology, session: session).item,
+        ] + sessionItems(first: session, firmware: firmware) + [
             DiskTuningCheck(topology: topology, policy: policy).item,
             SwapCheck(topology: topology).item,
             ServiceEnabledCheck(units: units).item,

@@ -9,13 +9,17 @@ public struct MountEntry: Sendable, Hashable {
     /// The super options as mountinfo writes them (`rw,lowerdir=/run/rootfsbase,…`), each file
     /// system's own escapes left in: `OverlayLayers` reads an overlay's layers from them.
     public let superOptions: String
+    /// The mount is read-only (`ro` among its per-mount options, mountinfo's sixth field).
+    public let readOnly: Bool
 
-    public init(majorMinor: String, mountPoint: String, fileSystem: String, source: String, superOptions: String = "") {
+    public init(majorMinor: String, mountPoint: String, fileSystem: String, source: String, superOptions: String = "",
+                readOnly: Bool = false) {
         self.majorMinor = majorMinor
         self.mountPoint = mountPoint
         self.fileSystem = fileSystem
         self.source = source
         self.superOptions = superOptions
+        self.readOnly = readOnly
     }
 
     /// Parses `/proc/self/mountinfo`; lines that do not fit the format are skipped.
@@ -26,7 +30,8 @@ public struct MountEntry: Sendable, Hashable {
             else { return nil }
             return MountEntry(majorMinor: String(fields[2]), mountPoint: unescapeOctal(fields[4]),
                               fileSystem: String(fields[dash + 1]), source: unescapeOctal(fields[dash + 2]),
-                              superOptions: dash + 3 < fields.count ? String(fields[dash + 3]) : "")
+                              superOptions: dash + 3 < fields.count ? String(fields[dash + 3]) : "",
+                              readOnly: fields[5].split(separator: ",").contains("ro"))
         }
     }
 }

@@ -53,9 +53,9 @@ final class StackTracer {
         self.mounts = mounts
     }
 
-    func chain(use: StorageUse, source: String, fileSystem: String, overlay: String?) -> StorageChain {
+    func chain(use: StorageUse, source: String, fileSystem: String, overlay: String?, readOnly: Bool = false) -> StorageChain {
         StorageChain(use: use, source: source, fileSystem: fileSystem, path: path, disks: disks, layers: layers,
-                     stack: stack, overlay: overlay, untraced: untraced)
+                     stack: stack, overlay: overlay, readOnly: readOnly, untraced: untraced)
     }
 
     private func note(_ reason: String) {

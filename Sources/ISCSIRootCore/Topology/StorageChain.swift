@@ -25,9 +25,12 @@ public struct StorageChain: Sendable, Hashable {
     /// The mount point of the overlayfs the use is on itself (`/` for an overlay root), nil when the
     /// use's own mount is not an overlay.
     public let overlay: String?
+    /// The use's mount is read-only (a shared image mounted `ro`); false for swap.
+    public let readOnly: Bool
 
     public init(use: StorageUse, source: String, fileSystem: String, path: [String], disks: [String],
-                layers: [BlockLayer] = [], stack: [StackedLayer] = [], overlay: String? = nil, untraced: String? = nil) {
+                layers: [BlockLayer] = [], stack: [StackedLayer] = [], overlay: String? = nil, readOnly: Bool = false,
+                untraced: String? = nil) {
         self.use = use
         self.source = source
         self.fileSystem = fileSystem
@@ -37,6 +40,7 @@ public struct StorageChain: Sendable, Hashable {
         self.untraced = untraced
         self.stack = stack
         self.overlay = overlay
+        self.readOnly = readOnly
     }
 
     /// The layer of `name`, if it is in the chain.

@@ -226,7 +226,7 @@ public struct TopologyScanner: Sendable {
         let tracer = StackTracer(scanner: self, mounts: mounts)
         let top = tracer.trace(mount: mount, depth: 0)
         return tracer.chain(use: use, source: top.block ?? mount.source, fileSystem: mount.fileSystem,
-                            overlay: mount.fileSystem == StackTracer.overlayType ? mount.mountPoint : nil)
+                            overlay: mount.fileSystem == StackTracer.overlayType ? mount.mountPoint : nil, readOnly: mount.readOnly)
     }
 
     func swapChain(_ swap: SwapEntry, mounts: MountIndex) -> StorageChain {
