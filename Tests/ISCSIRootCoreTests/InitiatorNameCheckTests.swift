@@ -28,7 +28,7 @@ struct InitiatorNameCheckTests {
     @Test func imageFileOnASharedRootWarnsWithTheGeneratorsFix() throws {
         let mkinitcpio = try item(["etc/mkinitcpio.conf": "HOOKS=(base udev block iscsi filesystems)\n"])
         #expect(mkinitcpio.verdict == .warn)
-        #expect(mkinitcpio.detail.contains("logged in as \(Self.live), from the image's own /etc/iscsi/initiatorname.iscsi, and / is an overlay over it"))
+        #expect(mkinitcpio.detail.contains("logged in as \(Self.live), from the image's own /etc/iscsi/initiatorname.iscsi, and / is an overlay over the iSCSI disk"))
         #expect(mkinitcpio.fix?.contains("iscsi_initiator=iqn.1993-08.org.debian:<its own name>") == true)
         #expect(mkinitcpio.fix?.contains("iscsi_initiator=derive:mac") == true)
         // dracut: its own command line word.

@@ -37,7 +37,7 @@ public struct BootChainAudit: Sendable {
         let firmware = self.firmware
         return [
             root.item,
-            FstabCheck(system: system, units: units).item,
+            FstabCheck(system: system, units: units, shared: SharedImage(topology.root)).item,
             ISCSIDRunningCheck(processes: iscsid, units: units).item,
             ISCSIDShutdownCheck(processes: iscsid, units: units, layout: layout).item,
         ] + multipathItems(units: units) + [
@@ -78,11 +78,18 @@ public struct BootChainAudit: Sendable {
     /// The node record and live settings of the root session, or of every path of a multipath root.
     func sessionItems(first session: ISCSISession, firmware: FirmwareBoot?) -> [AuditItem] {
         guard topology.isPathSession(session.number), let root = topology.root else {
-            return [NodeRecordCheck(system: system, session: session, firmware: firmware).item, LiveSessionCheck(session: session).item]
+            return [inImage(NodeRecordCheck(system: system, session: session, firmware: firmware).item), LiveSessionCheck(session: session).item]
         }
         let paths = topology.sessions(of: root).filter { topology.isPathSession($0.number) }
-        return paths.map { NodeRecordCheck(system: system, session: $0, isPath: true, firmware: firmware).item }
+        return paths.map { inImage(NodeRecordCheck(system: system, session: $0, isPath: true, firmware: firmware).item) }
             + paths.map { LiveSessionCheck(session: $0, recipe: .multipathPath).item }
+    }
+
+    /// A node record fix on a shared image's root is made in the image: the record is the image's,
+    /// the same for every client (and on an overlay root, an update here is lost at reboot).
+    func inImage(_ item: AuditItem) -> AuditItem {
+        guard let shared = SharedImage(topology.root), let fix = item.fix else { return item }
+        return AuditItem(id: item.id, title: item.title, verdict: item.verdict, detail: item.detail, fix: shared.inImage(fix))
     }
 }
 

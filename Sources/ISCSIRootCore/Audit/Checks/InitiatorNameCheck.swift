@@ -47,28 +47,19 @@ struct InitiatorNameCheck {
                              fix: "if clients share this image, make sure each gets its own name; the ways this check can see: "
                                  + fix(prefix: String(live.prefix { $0 != ":" })))
         }
-        guard let root = topology.root, let shared = Self.sharedImage(root) else {
+        guard let shared = SharedImage(topology.root) else {
             return ok("\(live), from this image's own /\(Self.imageFile): fine while the image is this client's alone (a copy of it "
                       + "would log in with the same name)")
         }
         let cmdlineNote = fromCommandLine.map { " (\($0.key)\($0.name) on the kernel command line did not name this session)" } ?? ""
         return AuditItem(id: Self.id, title: Self.title, verdict: .warn,
-                         detail: "\(session.name) logged in as \(live), from the image's own /\(Self.imageFile)\(cmdlineNote), and / is \(shared): "
+                         detail: "\(session.name) logged in as \(live), from the image's own /\(Self.imageFile)\(cmdlineNote), and / is \(shared.description): "
                              + "every client booted from this image uses the same name, and the target ends one client's session whenever another logs in",
                          fix: fix(prefix: String(live.prefix { $0 != ":" })))
     }
 
     private func ok(_ detail: String) -> AuditItem {
         AuditItem(id: Self.id, title: Self.title, verdict: .ok, detail: detail)
-    }
-
-    /// How / shows it is one image for many clients: stacked (an overlay or loop device over the
-    /// LUN) or mounted read-only; nil for a plain read-write root.
-    static func sharedImage(_ root: StorageChain) -> String? {
-        if root.overlay != nil { return "an overlay over it" }
-        if let loop = root.layers.first(where: { $0.kind == .loop }) { return "on \(loop.name), a loop device over an image file" }
-        if root.readOnly { return "mounted read-only" }
-        return nil
     }
 
     /// The fix in the terms of the generator that built the initramfs.
