@@ -85,6 +85,20 @@ struct StackedRootTests {
         #expect(root.disks == ["sda"] && root.stack.first?.path == "/live/root.img")
     }
 
+    /// A loop device whose file, by name, lies on the file system it backs: a cycle, untraced, not a
+    /// loop of the scan or of the drawing.
+    @Test func aLayerOnItsOwnMountIsUntraced() throws {
+        let tree = try FixtureTree()
+        try tree.addISCSISession(number: 1, host: 2)
+        let loop = try tree.addLoop(backingFile: "/root.img")
+        try tree.mount(point: "/", device: loop, fileSystem: "ext4")
+        let topology = tree.scanner.scan()
+        let root = try #require(topology.root)
+        #expect(root.untraced?.contains("file /root.img of loop0: as this mount namespace sees it, it lies on the mount / itself") == true)
+        let text = StatusReport(topology: topology, configuration: Configuration()).text(color: false)
+        #expect(text.contains("/ on loop0 ← file /root.img: not traced: "), "\(text)")
+    }
+
     @Test func overlayOverMultipathCarriesTheMap() throws {
         let tree = try tree(.overlayMultipath)
         let topology = tree.scanner.scan()

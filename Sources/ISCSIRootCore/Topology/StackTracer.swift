@@ -45,7 +45,8 @@ final class StackTracer {
     private var untraced: String?
     /// Mount points traced already in this chain, with their top block device.
     private var traced: [String: (block: String?, untraced: String?)] = [:]
-    /// The overlays being traced now (a layer on one of them is a cycle).
+    /// The mounts being traced now (a layer on one of them is a cycle: an overlay's directory on the
+    /// overlay itself, a loop device's file on the file system it backs).
     private var active: [String] = []
 
     init(scanner: TopologyScanner, mounts: MountIndex) {
@@ -66,6 +67,8 @@ final class StackTracer {
     /// not be traced (nil when it was).
     func trace(mount: MountEntry, depth: Int) -> (block: String?, untraced: String?) {
         if let known = traced[mount.mountPoint] { return known }
+        active.append(mount.mountPoint)
+        defer { active.removeLast() }
         let result: (block: String?, untraced: String?)
         if mount.fileSystem == Self.overlayType {
             result = (nil, traceOverlay(mount, depth: depth))
@@ -87,8 +90,6 @@ final class StackTracer {
             note(reason)
             return reason
         }
-        active.append(mount.mountPoint)
-        defer { active.removeLast() }
         var layers: [(StackedLayer.Role, String)] = overlay.lower.map { (.lower, $0) } + overlay.data.map { (.data, $0) }
         if let upper = overlay.upper { layers.append((.upper, upper)) }
         var firstReason: String?
@@ -121,7 +122,8 @@ final class StackTracer {
             return untracedLayer("no mount in mountinfo holds it")
         }
         if active.contains(holder.mountPoint) {
-            return untracedLayer("as this mount namespace sees it, it lies on the overlay \(holder.mountPoint) itself "
+            let what = holder.fileSystem == Self.overlayType ? "overlay" : "mount"
+            return untracedLayer("as this mount namespace sees it, it lies on the \(what) \(holder.mountPoint) itself "
                                  + "(a name given before switch_root or in another mount namespace?)")
         }
         let traced = trace(mount: holder, depth: depth)
