@@ -92,7 +92,8 @@ public enum MessageKind: String, Sendable, CaseIterable {
     public var console: ConsoleRule {
         switch self {
         case .rootAtRisk, .ioFailing, .fileSystemDamaged, .networkLost, .networkRestored, .noPathLeft: .always
-        case .sessionFailed, .sessionRecovered, .ioStalled, .ioStallCleared, .rootDegraded, .pathRestored: .root
+        case .sessionFailed, .sessionRecovered, .ioStalled, .ioStallCleared, .rootDegraded, .pathRestored,
+             .initiatorNameCollision: .root
         case .started, .stopping, .diskTuned, .driftCorrected, .tuningFailed, .recoveryTimeoutSet, .nopsOnRoot,
              .udevFallback, .configRejected, .kernelStorageError, .auditFailed, .networkChanged: .never
         }
