@@ -44,7 +44,7 @@ public struct BootChainAudit: Sendable {
             NetworkCheck(system: system, session: session, host: session.hostNumber.flatMap(topology.host),
                          kernelRoute: portalRoute, firmware: firmware).item,
         ] + initramfsItems(session, layout: layout) + [
-            InitiatorNameCheck(system: system, topology: topology, session: session).item,
+            InitiatorNameCheck(system: system, topology: topology, session: session, firmware: firmware).item,
         ] + sessionItems(first: session, firmware: firmware) + [
             DiskTuningCheck(topology: topology, policy: policy).item,
             SwapCheck(topology: topology).item,

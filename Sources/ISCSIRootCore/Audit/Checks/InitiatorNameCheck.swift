@@ -6,6 +6,8 @@ struct InitiatorNameCheck {
     let system: FileTree
     let topology: Topology
     let session: ISCSISession
+    /// The firmware's iBFT, when the machine has one.
+    let firmware: FirmwareBoot?
 
     static let id = "initiator-name"
     static let title = "the root session's initiator name is this client's own"
@@ -32,7 +34,7 @@ struct InitiatorNameCheck {
         if let fromCommandLine, fromCommandLine.name == live {
             return ok("\(live), from the kernel command line (\(fromCommandLine.key)): as per client as the boot entry that sets it")
         }
-        if let ibft = system.attribute("sys/firmware/ibft/initiator/initiator-name").value, ibft == live {
+        if let ibft = firmware?.initiatorName, ibft == live {
             return ok("\(live), from the firmware's iBFT (/sys/firmware/ibft/initiator/initiator-name): this machine's own")
         }
         let derived = Self.keyValues(system, Self.derivedRecord)
