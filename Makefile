@@ -85,6 +85,8 @@ install: build
 	$(INSTALL) -d "$(DESTDIR)$(UNITDIR)"
 	sed 's|/usr/bin/iscsi-rootd|$(BINDIR)/iscsi-rootd|' systemd/iscsi-rootd.service > "$(DESTDIR)$(UNITDIR)/iscsi-rootd.service"
 	chmod 644 "$(DESTDIR)$(UNITDIR)/iscsi-rootd.service"
+	# the metrics endpoint's socket: installed, not enabled (it opens a TCP port)
+	$(INSTALL) -Dm644 systemd/iscsi-rootd-metrics.socket "$(DESTDIR)$(UNITDIR)/iscsi-rootd-metrics.socket"
 	$(INSTALL) -Dm644 systemd/iscsid.service.d/iscsi-rootd.conf "$(DESTDIR)$(UNITDIR)/iscsid.service.d/iscsi-rootd.conf"
 	$(INSTALL) -Dm644 systemd/iscsid.socket.d/iscsi-rootd.conf "$(DESTDIR)$(UNITDIR)/iscsid.socket.d/iscsi-rootd.conf"
 	$(if $(CATALOG),$(INSTALL) -Dm644 $(CATALOG) "$(DESTDIR)$(CATALOGDIR)/iscsi-rootd.catalog")
@@ -131,6 +133,7 @@ install-initcpio:
 
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/iscsi-rootd" "$(DESTDIR)$(BINDIR)/iscsi-rootd-daemon" "$(DESTDIR)$(UNITDIR)/iscsi-rootd.service" \
+		"$(DESTDIR)$(UNITDIR)/iscsi-rootd-metrics.socket" \
 		"$(DESTDIR)$(UNITDIR)/iscsid.service.d/iscsi-rootd.conf" "$(DESTDIR)$(UNITDIR)/iscsid.socket.d/iscsi-rootd.conf" \
 		"$(DESTDIR)$(CATALOGDIR)/iscsi-rootd.catalog" "$(DESTDIR)$(UDEVRULESDIR)/70-iscsi-rootd.rules" \
 		"$(DESTDIR)$(MANDIR)/man8/iscsi-rootd.8" "$(DESTDIR)$(MANDIR)/man5/iscsi-rootd.conf.5" \

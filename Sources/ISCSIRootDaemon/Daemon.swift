@@ -111,6 +111,17 @@ public enum Daemon {
         if let fallbackReason {
             engine.emit(.udevFallback(fallbackReason, at: .now))
         }
+        // /metrics from locked memory, when iscsi-rootd-metrics.socket passed its sockets.
+        let passed = MetricsEndpoint.passedListeners()
+        for problem in passed.rejected { logger.warning("socket activation: \(problem); not served") }
+        if !passed.listeners.isEmpty {
+            do {
+                engine.metricsEndpoint = try MetricsEndpoint(listeners: passed.listeners)
+                logger.info("serving /metrics on \(passed.listeners.count) socket(s) from systemd")
+            } catch {
+                logger.warning("cannot serve /metrics on the sockets from systemd: \(error)")
+            }
+        }
         if let routeQuery {
             engine.watchNetwork(with: routeQuery, events: "rtnetlink")
         } else if let networkFailure {
@@ -150,6 +161,7 @@ public enum Daemon {
         engine.emit(.stopping(at: .now))
         engine.writeState(at: .now, running: false)
         engine.finishMetrics(at: .now)
+        engine.metricsEndpoint?.stop()
 
         monitor?.stop()
         listener?.stop()

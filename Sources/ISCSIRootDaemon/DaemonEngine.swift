@@ -84,6 +84,8 @@ struct DaemonEngine {
     /// Whether the last write of the state file failed (said once, and again when it works: it is
     /// written with every poll, and a full /run would otherwise log a warning at each).
     private var stateFailing = false
+    /// `/metrics` on the sockets systemd passed (iscsi-rootd-metrics.socket), when it passed any.
+    var metricsEndpoint: MetricsEndpoint?
     private(set) var lastPoll: Moment
     /// When sysfs was last scanned in full (start, a full poll, the drift sweep), and when a poll
     /// last did all its work on a fresh scan.
@@ -466,11 +468,17 @@ struct DaemonEngine {
 }
 
 extension DaemonEngine {
-    /// Hands the metrics to the textfile writer (when configured) and logs, once, when its writes
-    /// start failing or work again.
+    /// Hands the metrics to the textfile writer and the endpoint (those configured) and logs, once,
+    /// when writing or serving starts failing or works again. Called on every state write: each
+    /// poll, so at least once a second while anything is wrong (`pollInterval`), and each I/O
+    /// sample while a stall goes on.
     private func exportMetrics(_ daemon: DaemonStatus) {
+        guard metricsFile != nil || metricsEndpoint != nil else { return }
+        let text = MetricsReport(topology: topology, configuration: configuration, daemon: daemon, firmware: firmware).text
+        metricsEndpoint?.publish(text)
+        if let error = metricsEndpoint?.takeNews() { logger.warning("the metrics endpoint: \(error)") }
         guard let metricsFile else { return }
-        metricsFile.publish(MetricsReport(topology: topology, configuration: configuration, daemon: daemon, firmware: firmware).text)
+        metricsFile.publish(text)
         switch metricsFile.takeNews() {
         case .failing(let error)?: logger.warning("cannot write the metrics file: \(error)")
         case .working?: logger.notice("metrics file \(metricsFile.path) written again")
@@ -478,11 +486,12 @@ extension DaemonEngine {
         }
     }
 
-    /// At stop: the last metrics, saying `iscsi_rootd_daemon_up 0`, written within a second.
+    /// At stop: the last metrics, saying `iscsi_rootd_daemon_up 0`, served and written within a second.
     func finishMetrics(at now: Moment) {
-        guard let metricsFile else { return }
+        guard metricsFile != nil || metricsEndpoint != nil else { return }
         let stopped = DaemonStatus(ownState: state.file(at: now), running: false)
-        metricsFile.finish(MetricsReport(topology: topology, configuration: configuration, daemon: stopped, firmware: firmware).text,
-                           within: .seconds(1))
+        let text = MetricsReport(topology: topology, configuration: configuration, daemon: stopped, firmware: firmware).text
+        metricsEndpoint?.publish(text)
+        metricsFile?.finish(text, within: .seconds(1))
     }
 }

@@ -127,7 +127,7 @@ struct FuzzTests {
                              "running", "blocked", "transport-offline", "cancel/recovery", "off", "86400", "-1", "0x1f",
                              "2:0:0:0", "2:0:0:18446744073709551615", "0", "30", "(null)", "5.5", "0.25", "up"]
 
-    @Test("mutated configuration, attributes, kmsg records, fstab, units, node records, routes, mountinfo, state files, log lines")
+    @Test("mutated configuration, attributes, kmsg records, fstab, units, node records, routes, mountinfo, state files, log lines, metrics requests")
     func readers() throws {
         let watchdog = CaseWatchdog()
         defer { watchdog.stop() }
@@ -144,9 +144,9 @@ struct FuzzTests {
         var damage = DamageTracker()
         var counts: [String: Int] = [:]
         for index in 0..<FuzzSettings.cases {
-            let reader = index % 10
+            let reader = index % 11
             let name = ["config", "attribute", "kmsg", "audit files", "routes", "mountinfo", "state file", "log line",
-                        "seconds", "kmsg"][reader]
+                        "seconds", "kmsg", "metrics request"][reader]
             watchdog.start("case \(index) (\(name)), FUZZ_SEED=\(FuzzSettings.seed)")
             counts[name, default: 0] += 1
             switch reader {
@@ -215,6 +215,20 @@ struct FuzzTests {
             case 7:
                 let text = random.hostileString(maximumLength: 64)
                 #expect(Self.noRawControls(text.escapedForDisplay) && !text.escapedForDisplay.contains("\n"))
+            case 10:
+                let scrape = String(decoding: MetricsRequestTests.scrape, as: UTF8.self)
+                let bytes = Array(Mutator.mutate(random.chance(0.2) ? random.hostileString() : scrape, &random).utf8)
+                let cut = Int.random(in: 0...bytes.count, using: &random)
+                for (slice, end) in [(bytes[...], true), (bytes[..<cut], false)] {
+                    guard case .respond(let response) = MetricsRequest.judge(slice, endOfInput: end) else {
+                        #expect(!end && slice.count < MetricsRequest.maximumLength)
+                        continue
+                    }
+                    #expect([200, 400, 404, 405, 431, 505].contains(response.status))
+                    let answer = MetricsRequest.answer(response, exposition: Array("up 1\n".utf8))
+                    let head = String(decoding: answer, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n")
+                    #expect(Self.noRawControls(head))
+                }
             default:
                 let text = Mutator.mutate(random.pick(["5", "0.5", "86400", ".25", "1.000000001"]), &random)
                 if let seconds = parseSeconds(text) { #expect(seconds >= .zero && seconds <= Configuration.maximumInterval) }
