@@ -158,6 +158,9 @@ install_client_services() {
 	printf '[Metrics]\nTextfileDirectory=/var/lib/prometheus/node-exporter\n' > "$rootfs/etc/iscsi-rootd.conf.d/60-metrics.conf"
 	chroot "$rootfs" systemctl enable prometheus-node-exporter.service >> "$BUILD_LOG" 2>&1 ||
 		die "systemctl enable prometheus-node-exporter.service failed in the guest (see $BUILD_LOG)"
+	# The daemon's own /metrics (issue 20: live while the root is frozen), as docs/fleet says to enable it.
+	chroot "$rootfs" systemctl enable iscsi-rootd-metrics.socket >> "$BUILD_LOG" 2>&1 ||
+		die "systemctl enable iscsi-rootd-metrics.socket failed in the guest (see $BUILD_LOG)"
 }
 
 # E2E_BREAK=NAME breaks one feature in the image on purpose, to show that the scenario proving it fails

@@ -3,6 +3,12 @@
 # daemon writes its metrics into node_exporter's textfile directory (setup_root_client installs the example
 # drop-in and sets [Metrics] TextfileDirectory=, as an administrator would). c-outage calls
 # fleet_after_outage once the outage is over, before it logs the data session out. Sourced by Tests/e2e/run.
+#
+# Issue 20, metrics live while the root is frozen: the guest also runs the daemon's own /metrics
+# (iscsi-rootd-metrics.socket, enabled by install_client_services). During c-outage's root outage the host scrapes
+# it once a second through QEMU's hostfwd (vm.sh: 127.0.0.1:METRICS_HOST_PORT), as a Prometheus server on
+# another machine would, and node_exporter's the same way for comparison (fleet_scrape_start/stop);
+# fleet_during_outage asserts what those scrapes saw.
 
 TEXTFILE_DIR=/var/lib/prometheus/node-exporter
 
@@ -14,6 +20,103 @@ fleet_after_outage() {
 	daemon_check "$1: the unit's writable paths are /sys/devices and the textfile directory only" assert_metrics_sandbox
 	daemon_check "$1: node_exporter /metrics: $2's episode counted, sessions LOGGED_IN, stall over" \
 		assert_metrics_after_outage "$2"
+	daemon_check "$1: the daemon's /metrics from the host: daemon_up 1, passes promtool check metrics" assert_endpoint_metrics
+}
+
+assert_endpoint_metrics() {
+	local answer lint
+	if ! answer=$(curl -s --max-time 5 "http://127.0.0.1:$METRICS_HOST_PORT/metrics"); then
+		not_ok "$1" "no answer on 127.0.0.1:$METRICS_HOST_PORT"
+		return
+	fi
+	METRICS=$answer
+	if [[ $(metric iscsi_rootd_daemon_up) != 1 ]]; then
+		not_ok "$1" "daemon_up '$(metric iscsi_rootd_daemon_up)'"
+	elif ! lint=$(promtool check metrics <<< "$answer" 2>&1); then
+		not_ok "$1" "$lint"
+	else
+		ok "$1"
+	fi
+}
+
+# fleet_clock_offset: GUEST_CLOCK_OFFSET, the guest's wall clock minus the host's (seconds; a TCG guest's
+# clock drifts from the host's), and GUEST_CLOCK_ERROR, half the agent's round trip that bounds its error.
+fleet_clock_offset() {
+	local before after
+	before=$(date +%s.%N)
+	guest "date +%s.%N" || true
+	after=$(date +%s.%N)
+	GUEST_CLOCK_OFFSET=$(awk -v g="$GUEST_OUT" -v b="$before" -v a="$after" 'BEGIN { printf "%.3f", g - (b + a) / 2 }')
+	GUEST_CLOCK_ERROR=$(awk -v b="$before" -v a="$after" 'BEGIN { printf "%.3f", (a - b) / 2 }')
+}
+
+# scrape_every_second PORT LOG: GETs http://127.0.0.1:PORT/metrics once a second (1 s timeout each), appending
+# "START END ok|failed STALL" to LOG: the host's times around the scrape, and sda's
+# iscsi_rootd_disk_stall_seconds in the answer ("-" when absent). Runs until killed.
+scrape_every_second() {
+	local port=$1 log=$2 start answer outcome stall
+	while true; do
+		start=$(date +%s.%N)
+		if answer=$(curl -s --max-time 1 "http://127.0.0.1:$port/metrics"); then outcome=ok; else outcome=failed; fi
+		stall=$(awk '$1 == "iscsi_rootd_disk_stall_seconds{disk=\"sda\"}" { print $2 }' <<< "$answer")
+		echo "$start $(date +%s.%N) $outcome ${stall:--}" >> "$log"
+		sleep "$(awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN { d = 1 - (n - s); printf "%.3f", d > 0 ? d : 0 }')"
+	done
+}
+
+fleet_scrape_start() {
+	: > "$RUN_DIR/scrape-daemon.log"
+	: > "$RUN_DIR/scrape-node-exporter.log"
+	scrape_every_second "$METRICS_HOST_PORT" "$RUN_DIR/scrape-daemon.log" &
+	SCRAPE_DAEMON_PID=$!
+	scrape_every_second "$NODE_EXPORTER_HOST_PORT" "$RUN_DIR/scrape-node-exporter.log" &
+	SCRAPE_NODE_PID=$!
+}
+
+fleet_scrape_stop() {
+	kill "$SCRAPE_DAEMON_PID" "$SCRAPE_NODE_PID" 2> /dev/null || true
+	wait "$SCRAPE_DAEMON_PID" "$SCRAPE_NODE_PID" 2> /dev/null || true
+}
+
+# fleet_during_outage NAME STOP CONTINUE: what the host's scrapes saw between the host times STOP and CONTINUE
+# (the root tgtd's SIGSTOP and SIGCONT, epoch seconds): every scrape of the daemon's /metrics answered; sda's
+# stall age was served for at least half the outage and grew with the wall clock (each scrape within 1.5 s of
+# the first one's age plus the time since); the first scrape showing it came at most 2 s after the daemon's
+# notice (its journal entry, moved to the host's clock by fleet_clock_offset). node_exporter's figures are
+# noted beside them: its textfile is on the root.
+fleet_during_outage() {
+	local name=$1 stop=$2 continued=$3 window notice lag figures
+	window=$(awk -v s="$stop" -v c="$continued" '$1 >= s && $2 <= c' "$RUN_DIR/scrape-daemon.log")
+	figures=$(awk '{ n++ } $3 == "ok" { ok++ } $3 == "ok" && $4 > 0 { if (!seen) { t0 = $2; v0 = $4; seen = 1 }
+		live++; d = ($4 - v0) - ($2 - t0); if (d < 0) d = -d; if (d > worst) worst = d; last = $4; span = $2 - t0 }
+		END { printf "%d %d %d %.2f %.2f %.2f", n, ok, live, worst, last, span }' <<< "$window")
+	read -r total answered live worst last span <<< "$figures"
+	note "daemon /metrics from the host during the outage: $answered of $total scrapes answered, $live showed sda stalled (last ${last} s, over ${span} s of wall clock; largest gap between the age's growth and the clock's ${worst} s)"
+	if ((total > 0 && answered == total)); then
+		ok "$name: every scrape of the daemon's /metrics answered during the outage (hostfwd, 1 s timeout)"
+	else
+		not_ok "$name: every scrape of the daemon's /metrics answered during the outage (hostfwd, 1 s timeout)" "$answered of $total"
+	fi
+	if awk -v l="$live" -v s="$span" -v w="$worst" -v o="$OUTAGE_SECONDS" 'BEGIN { exit !(l >= o / 2 && s >= o / 2 && w <= 1.5) }'; then
+		ok "$name: the stall's age in the daemon's /metrics grows with the wall clock, scrape by scrape"
+	else
+		not_ok "$name: the stall's age in the daemon's /metrics grows with the wall clock, scrape by scrape" \
+			"$live scrapes over $span s (want ≥ $((OUTAGE_SECONDS / 2)) s), largest gap $worst s (want ≤ 1.5)"
+	fi
+	read_daemon_journal
+	notice=$(journal_entries "I/O to an iSCSI disk is stalled" | jq -r 'select(.DEVICE == "sda") | .__REALTIME_TIMESTAMP' | head -n 1)
+	lag=$(awk -v n="${notice:-0}" -v off="$GUEST_CLOCK_OFFSET" '$3 == "ok" && $4 > 0 { printf "%.2f", $2 - (n / 1e6 - off); exit }' <<< "$window")
+	if [[ -n $notice && -n $lag ]] && at_most "$lag" 2; then
+		note "first scrape showing the stall: $lag s after the daemon's notice (guest clock offset $GUEST_CLOCK_OFFSET ± $GUEST_CLOCK_ERROR s)"
+		ok "$name: the stall reached the scraper within 2 s of the daemon's notice"
+	else
+		not_ok "$name: the stall reached the scraper within 2 s of the daemon's notice" \
+			"notice '${notice:-none}', lag '${lag:-no scrape showed it}' (guest clock offset $GUEST_CLOCK_OFFSET ± $GUEST_CLOCK_ERROR s)"
+	fi
+	figures=$(awk -v s="$stop" -v c="$continued" '$1 >= s && $2 <= c { n++; if ($3 == "ok") ok++; if ($3 == "ok" && !($4 in v)) { v[$4] = 1; values = values " " $4 } }
+		END { printf "%d of %d scrapes answered within 1 s; sda stall ages served:%s", ok, n, values == "" ? " none" : values }' \
+		"$RUN_DIR/scrape-node-exporter.log")
+	note "node_exporter (textfile on the root) from the host during the outage: $figures"
 }
 
 assert_metrics_sandbox() {

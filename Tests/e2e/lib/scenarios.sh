@@ -77,7 +77,7 @@ scenario_b_drift() {
 # journal has the data session's failure and recovery and the root stall in time.
 scenario_c_outage() {
 	local name=c-outage file=/var/tmp/e2e-outage.bin before after stopped continued guest_start data_session
-	local status_text='' stop_uptime write_uptime='' waited=0
+	local status_text='' stop_uptime write_uptime='' waited=0 stop_epoch continue_epoch
 	if ! guest -t 120 "dd if=/dev/urandom of=$file bs=65536 count=256 2> /dev/null && sync && sha256sum $file"; then
 		not_ok "$name: test file written" "$GUEST_OUT"
 		return
@@ -106,8 +106,11 @@ scenario_c_outage() {
 		not_ok "$name: STATUS= shows RECOVERY while the data session ($data_session, NOPs on) is down" "STATUS=$GUEST_OUT"
 	fi
 
+	fleet_clock_offset
 	guest "sync && echo 3 > /proc/sys/vm/drop_caches && cat /proc/uptime" || true
 	stop_uptime=${GUEST_OUT%% *}
+	fleet_scrape_start
+	stop_epoch=$(date +%s.%N)
 	kill -STOP "$TGTD_PID"
 	stopped=$SECONDS
 	note "root tgtd stopped for $OUTAGE_SECONDS s at guest uptime $stop_uptime"
@@ -127,8 +130,10 @@ scenario_c_outage() {
 		not_ok "$name: root write+sync blocks while the target is stopped" "the agent did not answer during the outage"
 	fi
 	sleep_out "$OUTAGE_SECONDS" "$stopped"
+	continue_epoch=$(date +%s.%N)
 	kill -CONT "$TGTD_PID" "$DATA_TGTD_PID"
 	continued=$SECONDS
+	fleet_scrape_stop
 	note "both tgtds continued; the root's was stopped $((continued - stopped)) s"
 
 	until guest -t 5 "cat /run/e2e/writer.rc"; do
@@ -163,6 +168,7 @@ scenario_c_outage() {
 	daemon_check "$name: root stall journaled within StallThreshold + 1.25 s of the first write after the stop, with INFLIGHT" \
 		assert_stall_in_time "${write_uptime:-$stop_uptime}"
 	daemon_check "$name: root stall cleared after the target returned" assert_stall_cleared "$guest_start"
+	daemon_check "$name: live metrics" fleet_during_outage "$stop_epoch" "$continue_epoch"
 	fleet_after_outage "$name" "$data_session"
 	guest_logout_data || note "data logout: $GUEST_OUT"
 	daemon_check "$name: status --json overall ok again, no stall" assert_status_json

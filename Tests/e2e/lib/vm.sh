@@ -22,6 +22,11 @@ BOOT_QEMU_ARGS=()
 # The network namespace both tgtds and QEMU run in (make_netns), for a boot whose guest must dial the target at
 # an address the target itself has; empty: the host's, tgtd on 127.0.0.1 (boot_guest empties it before boot_KIND).
 BOOT_NETNS=
+# QEMU forwards these ports of the host's 127.0.0.1 (only) to the guest's first NIC, so the host scrapes the
+# guest as a Prometheus server would (lib/scenarios-fleet.sh): the daemon's /metrics (iscsi-rootd-metrics.socket,
+# 9927) and node_exporter's (9100).
+METRICS_HOST_PORT=19927
+NODE_EXPORTER_HOST_PORT=19100
 
 # The diskless client of lib/scenarios.sh: one session to the root target, / on /dev/sda.
 boot_root() {
@@ -115,7 +120,7 @@ stop_stale_target() {
 		fi
 	done
 	rm -f "$CACHE/tgtd.pid"
-	for port in 3260 3261; do
+	for port in 3260 3261 "$METRICS_HOST_PORT" "$NODE_EXPORTER_HOST_PORT"; do
 		if (exec 3<> /dev/tcp/127.0.0.1/$port) 2> /dev/null; then
 			die "127.0.0.1:$port is already in use by another process"
 		fi
@@ -143,7 +148,8 @@ start_vm() {
 		-kernel "$BOOT_IMAGE_DIR/vmlinuz" -initrd "$BOOT_IMAGE_DIR/initrd.img" \
 		-append "console=ttyS0 net.ifnames=0 panic=-1 printk.devkmsg=on $BOOT_CMDLINE" \
 		-serial "file:$RUN_DIR/console.log" \
-		-netdev user,id=n0 -device virtio-net-pci,netdev=n0 "${BOOT_QEMU_ARGS[@]}" \
+		-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$METRICS_HOST_PORT-:9927,hostfwd=tcp:127.0.0.1:$NODE_EXPORTER_HOST_PORT-:9100" \
+		-device virtio-net-pci,netdev=n0 "${BOOT_QEMU_ARGS[@]}" \
 		-device virtio-serial-pci -chardev "pipe,id=agent,path=$RUN_DIR/agent" \
 		-device virtserialport,chardev=agent,name=e2e.agent \
 		-chardev "pipe,id=monitor,path=$RUN_DIR/monitor" -mon chardev=monitor,mode=readline \
