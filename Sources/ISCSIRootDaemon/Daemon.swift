@@ -25,7 +25,9 @@ public enum Daemon {
 
     /// Runs until SIGTERM or SIGINT. The signals must have been blocked before any thread started
     /// (`SignalSource.blockHandledSignals()` first thing in `main`).
-    public static func run(options: DaemonOptions, signals: SignalSource, logger: Logger) -> Exit {
+    /// `metricsSockets`: what systemd passed (`PassedSockets.take()`, first thing in `main`).
+    public static func run(options: DaemonOptions, signals: SignalSource, logger: Logger,
+                           metricsSockets: PassedSockets = .none) -> Exit {
         let notifier = Notifier()
         let loader = ConfigLoader(system: options.system)
         let configuration: Configuration
@@ -112,12 +114,11 @@ public enum Daemon {
             engine.emit(.udevFallback(fallbackReason, at: .now))
         }
         // /metrics from locked memory, when iscsi-rootd-metrics.socket passed its sockets.
-        let passed = MetricsEndpoint.passedListeners()
-        for problem in passed.rejected { logger.warning("socket activation: \(problem); not served") }
-        if !passed.listeners.isEmpty {
+        for problem in metricsSockets.rejected { logger.warning("socket activation: \(problem); not served") }
+        if !metricsSockets.listeners.isEmpty {
             do {
-                engine.metricsEndpoint = try MetricsEndpoint(listeners: passed.listeners)
-                logger.info("serving /metrics on \(passed.listeners.count) socket(s) from systemd")
+                engine.metricsEndpoint = try MetricsEndpoint(listeners: metricsSockets.listeners)
+                logger.info("serving /metrics on \(metricsSockets.listeners.count) socket(s) from systemd")
             } catch {
                 logger.warning("cannot serve /metrics on the sockets from systemd: \(error)")
             }

@@ -48,24 +48,6 @@ final class MetricsEndpoint: Sendable {
         thread.withLock { $0 = started }
     }
 
-    /// What systemd passed (`LISTEN_FDS`): the listening stream sockets, and a description of any
-    /// other descriptor, which is closed and not served (a misconfigured socket unit).
-    static func passedListeners() -> (listeners: [Int32], rejected: [String]) {
-        let count = sd_listen_fds(1)
-        guard count > 0 else { return ([], count < 0 ? ["LISTEN_FDS: \(Errno(rawValue: -count))"] : []) }
-        var listeners: [Int32] = []
-        var rejected: [String] = []
-        for fd in SD_LISTEN_FDS_START..<(SD_LISTEN_FDS_START + count) {
-            if sd_is_socket(fd, AF_UNSPEC, Int32(SOCK_STREAM.rawValue), 1) > 0 {
-                listeners.append(fd)
-            } else {
-                rejected.append("descriptor \(fd) is not a listening stream socket")
-                close(fd)
-            }
-        }
-        return (listeners, rejected)
-    }
-
     /// Replaces what scrapes get; never waits for a connection being served.
     func publish(_ text: String) {
         let bytes = Array(text.utf8)
@@ -220,5 +202,39 @@ extension WakeEvent {
     func waitAlone(milliseconds: Int32) -> Bool {
         var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
         return poll(&fds, 1, milliseconds) > 0
+    }
+}
+
+/// The listening sockets systemd passed (`LISTEN_FDS`, `LISTEN_PID`; iscsi-rootd-metrics.socket), taken
+/// first thing in `main`, before the daemon opens any descriptor of its own: a `LISTEN_FDS` that names
+/// more descriptors than were passed must not make the daemon serve, or close, one of its own.
+public struct PassedSockets: Sendable {
+    /// Listening stream sockets, to serve `/metrics` on.
+    public let listeners: [Int32]
+    /// Why a passed descriptor is not served (it is left alone: not a listening stream socket).
+    public let rejected: [String]
+
+    public static let none = PassedSockets(listeners: [], rejected: [])
+
+    init(listeners: [Int32], rejected: [String]) {
+        self.listeners = listeners
+        self.rejected = rejected
+    }
+
+    /// Reads and unsets `LISTEN_FDS`/`LISTEN_PID` (`sd_listen_fds`).
+    public static func take() -> PassedSockets {
+        let count = sd_listen_fds(1)
+        guard count > 0 else { return count < 0 ? PassedSockets(listeners: [], rejected: ["LISTEN_FDS: \(Errno(rawValue: -count))"]) : .none }
+        var listeners: [Int32] = []
+        var rejected: [String] = []
+        for fd in SD_LISTEN_FDS_START..<(SD_LISTEN_FDS_START + min(count, 16)) {
+            if sd_is_socket(fd, AF_UNSPEC, Int32(SOCK_STREAM.rawValue), 1) > 0 {
+                listeners.append(fd)
+            } else {
+                rejected.append("descriptor \(fd) is not a listening stream socket")
+            }
+        }
+        if count > 16 { rejected.append("\(count - 16) descriptors beyond the first 16") }
+        return PassedSockets(listeners: listeners, rejected: rejected)
     }
 }

@@ -31,6 +31,8 @@ case .help:
 case .version:
     print(ISCSIRootVersion.current)
 case .run(let options, let log):
+    // Before any descriptor of the daemon's own exists (signalfd, eventfds): the sockets systemd passed.
+    let metricsSockets = PassedSockets.take()
     // Before any thread exists: the blocked signals and the thread defaults are inherited, and
     // PR_SET_IO_FLUSHER is per thread.
     SignalSource.blockHandledSignals()
@@ -50,5 +52,5 @@ case .run(let options, let log):
         logger.critical("\(error)")
         exit(1)
     }
-    exit(Daemon.run(options: options, signals: signals, logger: logger).rawValue)
+    exit(Daemon.run(options: options, signals: signals, logger: logger, metricsSockets: metricsSockets).rawValue)
 }

@@ -113,4 +113,23 @@ struct MetricsEndpointTests {
 
         #expect(daemon.stop() == 0)
     }
+
+    @Test("a LISTEN_FDS naming a descriptor that is not open is reported; the daemon serves nothing, closes nothing and runs on")
+    func listenFDsThatLie() throws {
+        let tree = try FixtureTree.healthyDisklessClient()
+        let configPath = tree.directory + "/iscsi-rootd-test.conf"
+        try writeFile(configPath, "")
+        // Descriptor 3 is not open when the daemon starts (sd_listen_fds says EBADF): the sockets are taken
+        // before the daemon's own first descriptor (the signalfd) gets that number, so it is neither served
+        // nor closed, and the loop goes on (a closed signalfd made it spin).
+        let daemon = try DaemonUnderTest(
+            tree: tree, configPath: configPath, kernelLog: "none", stateDirectory: tree.directory + "/state",
+            launcher: ["/bin/bash", "-c", "exec 3<&-; export LISTEN_FDS=1 LISTEN_PID=$$; exec \"$@\"", "bash"])
+        try daemon.waitForDatagram("READY=1") { $0.hasPrefix("READY=1") }
+        #expect(daemon.entries.contains { $0.message == "socket activation: LISTEN_FDS: Bad file descriptor; not served" },
+                "\(daemon.entries.map(\.message))")
+        try tree.setPhase(.failed, session: 1)
+        try daemon.waitForDatagram("STATUS=RECOVERY") { statusValue($0)?.hasPrefix("RECOVERY root session1 ") == true }
+        #expect(daemon.stop() == 0)
+    }
 }

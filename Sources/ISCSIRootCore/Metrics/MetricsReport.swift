@@ -130,6 +130,11 @@ public struct MetricsReport: Sendable {
         exposition.add("iscsi_rootd_recovery_episode_age_seconds", .gauge,
                        help: "How long the session's current recovery episode has lasted; 0 when there is none.",
                        topology.sessions.map { .init([("session", $0.name)], openEpisode($0.name)?.seconds ?? 0) })
+        exposition.add("iscsi_rootd_recovery_time_left_seconds", .gauge,
+                       help: "While the session's recovery episode lasts: the time left before recovery_tmo runs out and its I/O fails (+Inf: never; 0: failing).",
+                       topology.sessions.compactMap { session in
+                           openEpisode(session.name)?.secondsLeft.map { .init([("session", session.name)], max(0, $0)) }
+                       })
         exposition.add("iscsi_rootd_session_io_failing", .gauge,
                        help: "1 while the session's I/O fails (recovery timed out: FREE, a disk transport-offline or offline).",
                        topology.sessions.map { session in
