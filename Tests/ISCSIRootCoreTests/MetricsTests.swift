@@ -313,7 +313,7 @@ struct FleetDocsTests {
             }
         }
         finish()
-        #expect(alerts.count == 9, "\(alerts)")
+        #expect(alerts.count == 10, "\(alerts)")
         // The fleet README's table names each alert with the same id.
         let readme = try String(contentsOf: repository.appendingPathComponent("docs/fleet/README.md"), encoding: .utf8)
         for name in alerts {
