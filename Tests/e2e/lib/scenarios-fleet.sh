@@ -60,7 +60,7 @@ scrape_every_second() {
 		if answer=$(curl -s --max-time 1 "http://127.0.0.1:$port/metrics"); then outcome=ok; else outcome=failed; fi
 		stall=$(awk '$1 == "iscsi_rootd_disk_stall_seconds{disk=\"sda\"}" { print $2 }' <<< "$answer")
 		echo "$start $(date +%s.%N) $outcome ${stall:--}" >> "$log"
-		sleep "$(awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN { d = 1 - (n - s); printf "%.3f", d > 0 ? d : 0 }')"
+		sleep "$(awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN { d = 1 - (n - s); printf "%.3f", (d > 0 ? d : 0) }')" || true
 	done
 }
 
@@ -95,7 +95,8 @@ fleet_during_outage() {
 	if ((total > 0 && answered == total)); then
 		ok "$name: every scrape of the daemon's /metrics answered during the outage (hostfwd, 1 s timeout)"
 	else
-		not_ok "$name: every scrape of the daemon's /metrics answered during the outage (hostfwd, 1 s timeout)" "$answered of $total"
+		not_ok "$name: every scrape of the daemon's /metrics answered during the outage (hostfwd, 1 s timeout)" \
+			"$answered of $total; the log's first lines: $(head -n 3 "$RUN_DIR/scrape-daemon.log" | paste -sd '|')"
 	fi
 	if awk -v l="$live" -v s="$span" -v w="$worst" -v o="$OUTAGE_SECONDS" 'BEGIN { exit !(l >= o / 2 && s >= o / 2 && w <= 1.5) }'; then
 		ok "$name: the stall's age in the daemon's /metrics grows with the wall clock, scrape by scrape"
