@@ -50,7 +50,7 @@ fleet_clock_offset() {
 	GUEST_CLOCK_ERROR=$(awk -v b="$before" -v a="$after" 'BEGIN { printf "%.3f", (a - b) / 2 }')
 }
 
-# scrape_every_second PORT LOG: GETs http://127.0.0.1:PORT/metrics once a second (1 s timeout each), appending
+# scrape_every_second PORT LOG: GETs http://127.0.0.1:PORT/metrics once a second (2 s timeout each: a loaded host slows QEMU's forwarding), appending
 # "START END ok|failed STALL" to LOG: the host's times around the scrape, and sda's
 # iscsi_rootd_disk_stall_seconds in the answer ("-" when absent). Runs until killed.
 scrape_every_second() {
