@@ -13,9 +13,7 @@ struct MetricsEndpointTests {
     static func listener() throws -> (fd: Int32, port: UInt16) {
         let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         try #require(socketFD >= 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var address = loopback(port: 0)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
@@ -29,21 +27,34 @@ struct MetricsEndpointTests {
         return (fd, UInt16(bigEndian: address.sin_port))
     }
 
-    /// Sends `request` to 127.0.0.1:`port` and reads the answer until the server closes (5 s at most).
-    static func exchange(_ port: UInt16, _ request: String) -> String? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    static func loopback(port: UInt16) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = port.bigEndian
+        return address
+    }
+
+    /// A TCP connection to 127.0.0.1:`port`, or -1.
+    static func connection(to port: UInt16) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return -1 }
+        var address = loopback(port: port)
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
-        guard connected else { return nil }
+        if connected { return fd }
+        close(fd)
+        return -1
+    }
+
+    /// Sends `request` to 127.0.0.1:`port` and reads the answer until the server closes (5 s at most).
+    static func exchange(_ port: UInt16, _ request: String) -> String? {
+        let fd = connection(to: port)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let bytes = Array(request.utf8)
         guard bytes.isEmpty || send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else { return nil }
         var answer: [UInt8] = []
@@ -97,14 +108,8 @@ struct MetricsEndpointTests {
         #expect(bad?.hasPrefix("HTTP/1.1 400 Bad Request\r\n") == true, "\(bad ?? "no answer")")
         #expect(Self.exchange(port, "GET /other HTTP/1.1\r\n\r\n")?.hasPrefix("HTTP/1.1 404 Not Found\r\n") == true)
         // A client that connects and says nothing holds the next scrape back by at most connectionLimit (2 s).
-        let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = port.bigEndian
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(silent, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let silent = Self.connection(to: port)
+        #expect(silent >= 0)
         let blocked = Moment.monotonicNow
         let next = Self.exchange(port, scrape)
         close(silent)
