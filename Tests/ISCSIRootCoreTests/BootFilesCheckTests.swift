@@ -150,3 +150,29 @@ import SysfsFixtures
         #expect(BootFilesCheck.isNewer("6.1.0-56-amd64", than: "6.1.0-56"))
     }
 }
+
+/// Values in files a shell sources are read the way the shell reads them.
+@Suite struct ShellAssignmentTests {
+    @Test func quotedValuesKeepTheirBlanksAndHashes() {
+        #expect(ShellAssignments.last("default_image", in: "default_image=\"/boot/my image.img\"\n") == "/boot/my image.img")
+        #expect(ShellAssignments.last("X", in: "X='a # b' # comment\n") == "a # b")
+        #expect(ShellAssignments.last("X", in: "X=a#b\n") == "a#b")
+        #expect(ShellAssignments.last("X", in: "X=plain # comment\n") == "plain")
+        #expect(ShellAssignments.last("X", in: "X=one;Y=two\n") == "one")
+        #expect(ShellAssignments.last("X", in: "X=\"say \\\"hi\\\" \\n\"\n") == "say \"hi\" \\n")
+        #expect(ShellAssignments.last("X", in: "X=a\\ b\n") == "a b")
+        #expect(ShellAssignments.last("X", in: "X=\"unterminated\n") == "unterminated")
+        #expect(ShellAssignments.last("X", in: "X=\nX=yes\n") == "yes")
+        #expect(ShellAssignments.last("X", in: "#X=no\nXY=no\n") == nil)
+    }
+
+    @Test func aPresetImageWithABlankIsFound() throws {
+        var files = BootFilesCheckTests.arch(upgraded: false)
+        files["boot/initramfs-linux.img"] = nil
+        files["boot/my image.img"] = ("image", BootFilesCheckTests.base + BootFilesCheckTests.hour)
+        files["etc/mkinitcpio.d/linux.preset"] = ("PRESETS=('default')\ndefault_image=\"/boot/my image.img\"\n", BootFilesCheckTests.base)
+        let item = try BootFilesCheckTests.item(files, generator: BootFilesCheckTests.mkinitcpio)
+        #expect(item.verdict == .ok, "\(item.detail)")
+        #expect(item.detail.contains("/boot/my image.img newer than mkinitcpio's configuration"))
+    }
+}

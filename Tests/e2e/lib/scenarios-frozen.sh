@@ -87,7 +87,7 @@ scenario_j_frozen() {
 	# 5. What a person types: the daemon's status view, through the shell's builtins, with the root frozen.
 	sleep 3
 	# shellcheck disable=SC2016 # for the guest's bash
-	view_cmd='read -r a _ < /proc/uptime; while IFS= read -r l; do echo "$l"; done < /run/iscsi-rootd/status > /run/e2e/view.txt; read -r b _ < /proc/uptime; echo "$a $b" > /run/e2e/view.time'
+	view_cmd='read -r a _ < /proc/uptime; while IFS= read -r l; do printf "%s\n" "$l"; done < /run/iscsi-rootd/status > /run/e2e/view.txt; read -r b _ < /proc/uptime; echo "$a $b" > /run/e2e/view.time'
 	guest "date +%s; echo $(printf %q "$view_cmd") > /run/e2e/shell.in; sleep $FROZEN_LAG_LIMIT; cat /run/e2e/view.time /run/e2e/view.txt" || true
 	view_text=$GUEST_OUT
 	view_time=$(sed -n 2p <<< "$view_text")
