@@ -40,6 +40,15 @@ final class ConsoleLog {
             // O_NOCTTY: a service is a session leader, and the console must not become its terminal.
             fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
             if fd < 0 { return fail("cannot open the console \(path): \(Self.errorText())") }
+            // O_NONBLOCK holds for terminals, FIFOs and sockets only: a write to a regular file (or a
+            // block device) waits for its disk, which may be the frozen root.
+            var info = stat()
+            let type = fstat(fd, &info) == 0 ? info.st_mode & S_IFMT : 0
+            guard type == S_IFCHR || type == S_IFIFO || type == S_IFSOCK else {
+                close(fd)
+                fd = -1
+                return fail("the console \(path) is not a terminal, FIFO or socket: a write to it could wait on a disk, so nothing is written there")
+            }
         }
         var text = broken ? "\n" : ""
         if lost > 0 { text += "iscsi-rootd: \(lost) console line\(lost == 1 ? "" : "s") lost (the console was busy)\n" }
