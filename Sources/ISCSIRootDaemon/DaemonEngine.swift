@@ -62,7 +62,9 @@ struct DaemonEngine {
     let logger: Logger
     let notifier: Notifier
     private(set) var configuration: Configuration
-    private(set) var state: DaemonState
+    /// The daemon's view: identity, counters and recent events kept here, the trackers' parts
+    /// filled in by `takeSnapshot` before each use (STATUS=, the state file, the metrics).
+    private(set) var snapshot: DaemonSnapshot
     private(set) var topology: Topology
     private var recovery = RecoveryTracker()
     private var collisions = CollisionWatch()
@@ -73,6 +75,8 @@ struct DaemonEngine {
     private(set) var knownDevices: [HCTL: String?] = [:]
     private var rootTimers = RootSessionTimers()
     private var lastStatusLine = ""
+    /// Why the state file cannot be written, while it cannot: said once when it starts, once when it ends.
+    private(set) var stateFileFailure: String?
     /// `[Metrics] TextfileDirectory=`'s file, when set.
     private var metricsFile: MetricsFile?
     /// `--console`, when set.
@@ -81,9 +85,6 @@ struct DaemonEngine {
     private var viewFailing = false
     /// The firmware's boot record (iBFT), read once at start: the firmware wrote it before Linux ran.
     private(set) var firmware: FirmwareBoot?
-    /// Whether the last write of the state file failed (said once, and again when it works: it is
-    /// written with every poll, and a full /run would otherwise log a warning at each).
-    private var stateFailing = false
     /// `/metrics` on the sockets systemd passed (iscsi-rootd-metrics.socket), when it passed any.
     var metricsEndpoint: MetricsEndpoint?
     private(set) var lastPoll: Moment
@@ -115,17 +116,20 @@ struct DaemonEngine {
         self.notifier = notifier
         self.configuration = configuration
         self.discoversByPolling = discoversByPolling
-        state = DaemonState(pid: pid, bootID: bootID, startedMicroseconds: now.wallMicroseconds, deviceEvents: deviceEvents,
-                            sessionEvents: sessionEvents, configuration: configuration, configurationFiles: configurationFiles)
-        var previous: DaemonStateFile?
+        snapshot = DaemonSnapshot(pid: pid, bootID: bootID, startedMicroseconds: now.wallMicroseconds,
+                                  deviceEvents: deviceEvents, sessionEvents: sessionEvents)
+        snapshot.note(configuration, files: configurationFiles)
+        // A restart within the boot (Restart=always, RuntimeDirectoryPreserve=restart) carries the
+        // damage over; a member of the old file that cannot be used is named and left out, the rest kept.
+        var previous: DaemonSnapshot?
         switch StateFile(directory: options.stateDirectory).read() {
-        case .success(let file)?: previous = file
+        case .success(let (file, warnings))?:
+            previous = file
+            for warning in warnings { logger.warning("previous state: \(warning)") }
         case .failure(let error)?: logger.warning("the previous state is not carried over: \(error)")
         case nil: break
         }
-        let carried = previous.flatMap { DaemonState.carriedOver(from: $0, bootID: bootID) }
-        damageTracker = DamageTracker(damage: carried?.damage ?? [], lastSequence: carried?.kernelSequence,
-                                      ext4Baseline: carried?.ext4Baseline ?? [:])
+        damageTracker = DamageTracker(carriedOver: previous, bootID: bootID)
         topology = Topology(sessions: [], hosts: [], devices: [], chains: [])
         metricsFile = configuration.textfileDirectory.map { MetricsFile(directory: $0) }
         console = options.console.map { ConsoleLog(path: $0) }
@@ -160,7 +164,7 @@ struct DaemonEngine {
         lastWatch = scanner.watch(topology)
         topology = scanner.scan()
         lastScan = now
-        if topology.unreadable == nil { state.lastPollMicroseconds = now.wallMicroseconds }
+        if topology.unreadable == nil { snapshot.lastPollMicroseconds = now.wallMicroseconds }
         report(recovery.update(topology, at: now), at: now)
         checkNetwork(at: now)
         report(paths.update(topology, at: now), at: now)
@@ -177,7 +181,7 @@ struct DaemonEngine {
         let items = BootChainAudit.on(options.system, topology: topology, policy: configuration.disk,
                                       portalRoute: routeQuery == nil ? nil : network.portalRoute(for: topology)).run()
         let report = AuditReport(items: items)
-        state.auditProblems = report.problems
+        snapshot.auditProblems = report.problems
         for event in HealthEvent.auditFailed(items, at: now) { emit(event) }
     }
 
@@ -210,7 +214,7 @@ struct DaemonEngine {
         let watch = scanner.watch(topology)
         if onlyIfChanged, !somethingIsWrong, topology.unreadable == nil, watch == lastWatch,
            now.since(lastFullPoll) + options.pollInterval / 2 < configuration.verifyInterval {
-            state.lastPollMicroseconds = now.wallMicroseconds
+            snapshot.lastPollMicroseconds = now.wallMicroseconds
             checkNetwork(at: now)
             report(damageTracker.observeExt4(errorCounts: scanner.ext4ErrorCounts(of: topology), topology: topology, at: now), at: now)
             updateStatus(at: now)
@@ -220,7 +224,7 @@ struct DaemonEngine {
         lastFullPoll = now
         lastScan = now
         topology = scanner.scan()
-        if topology.unreadable == nil { state.lastPollMicroseconds = now.wallMicroseconds }
+        if topology.unreadable == nil { snapshot.lastPollMicroseconds = now.wallMicroseconds }
         if discoversByPolling { discoverDevices(at: now) }
         report(recovery.update(topology, at: now), at: now)
         checkNetwork(at: now)
@@ -296,9 +300,9 @@ struct DaemonEngine {
                 metricsFile = fresh.textfileDirectory.map { MetricsFile(directory: $0) }
             }
             configuration = fresh
-            state.configuration = fresh
-            state.configurationFiles = loader.files(explicitFile: options.configFile)
-            let files = state.configurationFiles.isEmpty ? "built-in defaults (no file)" : state.configurationFiles.joined(separator: ", ")
+            let configurationFiles = loader.files(explicitFile: options.configFile)
+            snapshot.note(fresh, files: configurationFiles)
+            let files = configurationFiles.isEmpty ? "built-in defaults (no file)" : configurationFiles.joined(separator: ", ")
             logger.notice("configuration reloaded: \(files)")
             rootTimers.warnAgain()
             poll(at: now)
@@ -352,8 +356,8 @@ struct DaemonEngine {
     private mutating func report(tuning outcomes: [TuningOutcome], drift: Bool, at now: Moment) {
         for event in outcomes.compactMap({ $0.event(drift: drift, topology: topology, at: now) }) {
             switch event.kind {
-            case .driftCorrected: state.corrections += 1
-            case .tuningFailed: state.tuningFailures += 1
+            case .driftCorrected: snapshot.corrections += 1
+            case .tuningFailed: snapshot.tuningFailures += 1
             default: break
             }
             emit(event)
@@ -382,15 +386,14 @@ struct DaemonEngine {
         if let console, event.goesToConsole, let problem = console.write(event.consoleLine) {
             logger.warning(problem)
         }
-        state.recentEvents.append(event)
-        if state.recentEvents.count > 30 { state.recentEvents.removeFirst(state.recentEvents.count - 30) }
+        snapshot.note(event)
     }
 
     /// Sends STATUS= when it changed and writes the state file.
     mutating func updateStatus(at now: Moment) {
-        let line = StatusLine.compose(topology: topology, configuration: configuration, episodes: recovery.openEpisodes,
-                                      stalls: Array(stallTracker.stalls.values), damage: damageTracker.damaged,
-                                      auditProblems: state.auditProblems.count, network: network.statusLine(at: now), at: now)
+        takeSnapshot(at: now)
+        let line = StatusLine.compose(topology: topology, configuration: configuration, view: snapshot,
+                                      network: network.statusLine(at: now))
         if line != lastStatusLine {
             lastStatusLine = line
             _ = notifier.status(line)
@@ -398,40 +401,43 @@ struct DaemonEngine {
         writeState(at: now)
     }
 
-    /// Writes the state file and the daemon's view (`<state-dir>/status`); `running` is false only
-    /// for the last view, written as the daemon stops.
+    /// Fills the trackers' parts of the view as of `now`.
+    private mutating func takeSnapshot(at now: Moment) {
+        snapshot.updatedMicroseconds = now.wallMicroseconds
+        snapshot.pollInterval = DaemonSnapshot.seconds(pollInterval)
+        recovery.record(into: &snapshot, at: now)
+        paths.record(into: &snapshot, at: now)
+        stallTracker.record(into: &snapshot, at: now)
+        damageTracker.record(into: &snapshot)
+        snapshot.network = network.record(events: networkEvents, at: now)
+    }
+
+    /// Writes the view to the state file, the metrics and `<state-dir>/status`; `running` is false
+    /// only for the last view, written as the daemon stops. A state file that cannot be written
+    /// (/run full or read-only) changes nothing else: the loop goes on, and the journal hears it
+    /// once when the writes start failing and once when they work again.
     mutating func writeState(at now: Moment, running: Bool = true) {
-        state.updatedMicroseconds = now.wallMicroseconds
-        state.statusLine = lastStatusLine
-        state.pollInterval = pollInterval
-        state.openEpisodes = recovery.openEpisodes
-        state.finishedEpisodes = recovery.finished
-        state.openPathEpisodes = paths.openEpisodes
-        state.finishedPathEpisodes = paths.finished
-        state.stalls = stallTracker.stalls.values.sorted { $0.disk < $1.disk }
-        state.damage = damageTracker.damaged
-        state.kernelSequence = damageTracker.lastSequence
-        state.ext4Baseline = damageTracker.ext4Baseline
-        state.network = network.record(events: networkEvents, at: now)
-        state.recoveryStatistics = recovery.statistics
-        let file = state.file(at: now)
-        let problem = StateFile(directory: options.stateDirectory).write(file)
-        if let problem, !stateFailing {
-            logger.warning("cannot write the state file: \(problem)")
-        } else if problem == nil, stateFailing {
-            logger.notice("state file \(options.stateDirectory)/\(DaemonState.fileName) written again")
+        takeSnapshot(at: now)
+        snapshot.statusLine = lastStatusLine
+        let failure = StateFile(directory: options.stateDirectory).write(snapshot)
+        switch (stateFileFailure, failure) {
+        case (nil, let error?):
+            logger.warning("cannot write the state file: \(error); the daemon goes on watching, and status will call its view stale")
+        case (_?, nil):
+            logger.notice("state file \(StateFile(directory: options.stateDirectory).path) written again")
+        default: break
         }
-        stateFailing = problem != nil
-        exportMetrics(DaemonStatus(ownState: file))
-        writeView(file, running: running, at: now)
+        stateFileFailure = failure
+        exportMetrics(DaemonStatus(ownState: snapshot))
+        writeView(snapshot, running: running, at: now)
     }
 
     /// `<state-dir>/status`: what `status` would print, from the daemon's own view (StatusReport+DaemonView).
-    private mutating func writeView(_ file: DaemonStateFile, running: Bool, at now: Moment) {
+    private mutating func writeView(_ view: DaemonSnapshot, running: Bool, at now: Moment) {
         let report = StatusReport(topology: topology, configuration: configuration,
-                                  daemon: .success(DaemonStatus(ownState: file, running: running)), firmware: firmware)
+                                  daemon: .success(DaemonStatus(ownState: view, running: running)), firmware: firmware)
         let problem = StateFile(directory: options.stateDirectory)
-            .writeView(report.daemonView(writtenMicroseconds: now.wallMicroseconds, pid: state.pid))
+            .writeView(report.daemonView(writtenMicroseconds: now.wallMicroseconds, pid: view.pid))
         if let problem, !viewFailing {
             logger.warning("cannot write the status view: \(problem)")
         } else if problem == nil, viewFailing {
@@ -444,8 +450,8 @@ struct DaemonEngine {
 
     /// Notes the process's locked and resident memory in the state file.
     mutating func noteMemory(_ usage: ProcessHygiene.MemoryUsage) {
-        state.lockedKiB = usage.lockedKiB
-        state.residentKiB = usage.residentKiB
+        snapshot.lockedKiB = usage.lockedKiB
+        snapshot.residentKiB = usage.residentKiB
     }
 
     static func fields(_ fields: [JournalField: String]) -> [String: String] {
@@ -489,7 +495,7 @@ extension DaemonEngine {
     /// At stop: the last metrics, saying `iscsi_rootd_daemon_up 0`, served and written within a second.
     func finishMetrics(at now: Moment) {
         guard metricsFile != nil || metricsEndpoint != nil else { return }
-        let stopped = DaemonStatus(ownState: state.file(at: now), running: false)
+        let stopped = DaemonStatus(ownState: snapshot, running: false)
         let text = MetricsReport(topology: topology, configuration: configuration, daemon: stopped, firmware: firmware).text
         metricsEndpoint?.publish(text)
         metricsFile?.finish(text, within: .seconds(1))

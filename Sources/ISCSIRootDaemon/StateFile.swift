@@ -11,16 +11,16 @@ import SystemPackage
 struct StateFile {
     let directory: String
 
-    var path: String { directory + "/" + DaemonState.fileName }
+    var path: String { directory + "/" + DaemonSnapshot.fileName }
 
     /// The last state written: nil when there is none, an error when it cannot be used.
-    func read() -> Result<DaemonStateFile, StateFileError>? {
-        DaemonStateFile.read(directory: directory)
+    func read() -> Result<(snapshot: DaemonSnapshot, warnings: [String]), StateFileError>? {
+        DaemonSnapshot.read(directory: directory)
     }
 
     /// Writes `file`; returns what went wrong, if anything.
-    func write(_ file: DaemonStateFile) -> String? {
-        replace(DaemonState.fileName, with: Array((file.json.serialized(pretty: true) + "\n").utf8), durable: true)
+    func write(_ file: DaemonSnapshot) -> String? {
+        replace(DaemonSnapshot.fileName, with: Array((file.json.serialized(pretty: true) + "\n").utf8), durable: true)
     }
 
     /// Writes `text` as `<state-dir>/status` (`StatusReport.daemonView`); returns what went wrong, if

@@ -40,7 +40,8 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try settings.load(root: paths.systemTree)
-        let daemon = DaemonStatus.read(stateDirectory: absolutePath(stateDir), system: paths.systemTree)
+        let daemon = DaemonStatus.read(stateDirectory: absolutePath(stateDir), system: paths.systemTree,
+                                       nowMicroseconds: Moment.now.wallMicroseconds)
         let firmware = FirmwareBoot.read(sysfs: paths.sysfsTree)
         if prometheus {
             let status = if case .success(let status)? = daemon { status } else { DaemonStatus?.none }

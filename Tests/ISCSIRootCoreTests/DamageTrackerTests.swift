@@ -156,23 +156,22 @@ struct DamageTrackerTests {
         _ = tracker.observeExt4(errorCounts: ["sda": 1], topology: topology, at: TestClock.at(1))
         _ = replay(try records(), into: &tracker, topology: topology)
 
-        var state = DaemonState(pid: 99, bootID: bootID, startedMicroseconds: TestClock.wallBase, deviceEvents: "udev",
-                                sessionEvents: "netlink", configuration: Configuration(), configurationFiles: [])
-        state.damage = tracker.damaged
-        state.kernelSequence = tracker.lastSequence
-        state.ext4Baseline = tracker.ext4Baseline
-        let json = try #require(JSONValue(parsing: state.json(at: TestClock.at(400)).serialized(pretty: true)))
-        let written = try DaemonStateFile(json: json)
+        var snapshot = DaemonSnapshot(pid: 99, bootID: bootID, startedMicroseconds: TestClock.wallBase, deviceEvents: "udev",
+                                      sessionEvents: "netlink")
+        tracker.record(into: &snapshot)
+        let json = try #require(JSONValue(parsing: snapshot.json.serialized(pretty: true)))
+        let (written, warnings) = try #require(DaemonSnapshot.read(json: json))
+        #expect(warnings.isEmpty)
 
-        let carried = try #require(DaemonState.carriedOver(from: written, bootID: bootID))
-        #expect(carried.damage == tracker.damaged)
-        #expect(carried.kernelSequence == tracker.lastSequence)
+        let carried = DamageTracker(carriedOver: written, bootID: bootID)
+        #expect(carried.damaged == tracker.damaged)
+        #expect(carried.lastSequence == tracker.lastSequence)
         #expect(carried.ext4Baseline == ["sda": 1])
-        #expect(DaemonState.carriedOver(from: written, bootID: "another-boot") == nil)
+        let reboot = DamageTracker(carriedOver: written, bootID: "another-boot")
+        #expect(reboot.damaged.isEmpty && reboot.lastSequence == nil && reboot.ext4Baseline.isEmpty)
 
         // A tracker rebuilt from it stays damaged and does not re-alarm the same records.
-        var restarted = DamageTracker(damage: carried.damage, lastSequence: carried.kernelSequence,
-                                      ext4Baseline: carried.ext4Baseline)
+        var restarted = carried
         #expect(replay(try records(), into: &restarted, topology: topology).isEmpty)
         #expect(restarted.damaged == tracker.damaged)
     }

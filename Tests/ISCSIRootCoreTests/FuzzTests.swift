@@ -209,8 +209,12 @@ struct FuzzTests {
             case 6:
                 let file = StateFileSchemaTests.randomFile(&random)
                 let text = random.chance(0.3) ? file.json.serialized(pretty: true) : Mutator.mutate(file.json.serialized(pretty: true), &random)
-                if let json = JSONValue(parsing: text), let read = try? DaemonStateFile(json: json) {
-                    #expect(try DaemonStateFile(json: try #require(JSONValue(parsing: read.json.serialized()))) == read)
+                // Whatever it reads, it reads back unchanged and without a warning once written.
+                if let json = JSONValue(parsing: text), let (read, _) = DaemonSnapshot.read(json: json) {
+                    let written = try #require(JSONValue(parsing: read.json.serialized()))
+                    let again = try #require(DaemonSnapshot.read(json: written))
+                    #expect(again.snapshot == read)
+                    #expect(again.warnings.isEmpty, "\(again.warnings)")
                 }
             case 7:
                 let text = random.hostileString(maximumLength: 64)
@@ -271,8 +275,7 @@ struct FuzzTests {
             #expect(Self.noRawControls(report.text(color: false)), "tree case \(index)")
             let audit = AuditReport(items: BootChainAudit(system: tree.system, topology: topology, policy: DiskPolicy()).run())
             #expect(Self.noRawControls(audit.text), "tree case \(index)")
-            let line = StatusLine.compose(topology: topology, configuration: Configuration(), episodes: [], stalls: [],
-                                          damage: [], at: Moment(monotonic: .seconds(1), wallMicroseconds: 1))
+            let line = StatusLine.compose(topology: topology, configuration: Configuration(), view: DaemonSnapshot())
             #expect(!line.isEmpty)
             var recovery = RecoveryTracker()
             _ = recovery.update(topology, at: Moment(monotonic: .seconds(1), wallMicroseconds: 1))

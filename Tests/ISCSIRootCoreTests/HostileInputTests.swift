@@ -127,8 +127,10 @@ final class HostileInputTests {
 
     // MARK: Kernel log
 
-    @Test func kernelLogNumbersBeyondInt64AreMalformed() {
-        #expect(KernelRecord(kmsg: "3,9223372036854775808,1,-;x\n") == nil)
+    @Test func kernelLogNumbersBeyondTheirKernelTypesAreMalformed() {
+        // The sequence is a u64: all of it is a record, one more is not.
+        #expect(KernelRecord(kmsg: "3,18446744073709551615,1,-;x\n")?.sequence == UInt64.max)
+        #expect(KernelRecord(kmsg: "3,18446744073709551616,1,-;x\n") == nil)
         #expect(KernelRecord(kmsg: "3,1,18446744073709551615,-;x\n") == nil)
         #expect(KernelRecord(kmsg: "99999999999999999999,1,1,-;x\n") == nil)
         #expect(KernelRecord(kmsg: "3,9223372036854775807,9223372036854775807,-;x\n") != nil)

@@ -129,21 +129,20 @@ struct MetricsGoldenTests {
                 _ = stalls.update([(sda, IOSample(inflight: 3, completions: 500))], topology: topology, threshold: .seconds(5), at: at(time))
             }
         }
-        var state = DaemonState(pid: 4242, bootID: bootID, startedMicroseconds: start.wallMicroseconds, deviceEvents: "udev",
-                                sessionEvents: "netlink", configuration: Configuration(), configurationFiles: ["/etc/iscsi-rootd.conf"])
+        var state = DaemonSnapshot(pid: 4242, bootID: bootID, startedMicroseconds: start.wallMicroseconds,
+                                   updatedMicroseconds: at(now).wallMicroseconds, deviceEvents: "udev", sessionEvents: "netlink")
+        state.note(Configuration(), files: ["/etc/iscsi-rootd.conf"])
         state.lastPollMicroseconds = at(now - 0.5).wallMicroseconds
-        state.openEpisodes = tracker.openEpisodes
-        state.finishedEpisodes = tracker.finished
-        state.recoveryStatistics = tracker.statistics
-        state.stalls = Array(stalls.stalls.values)
+        tracker.record(into: &state, at: at(now))
+        stalls.record(into: &state, at: at(now))
         state.corrections = 1
         if let damagedAt {
-            state.damage = [FileSystemDamage(device: "sda2", mountPoints: ["/"], carriesRoot: true,
-                                             sinceMicroseconds: at(damagedAt).wallMicroseconds, cause: "journal aborted on sda2",
-                                             afterRecoveryTimeoutOf: "session1")]
+            DamageTracker(damage: [FileSystemDamage(device: "sda2", mountPoints: ["/"], carriesRoot: true,
+                                                    sinceMicroseconds: at(damagedAt).wallMicroseconds,
+                                                    cause: "journal aborted on sda2", afterRecoveryTimeoutOf: "session1")])
+                .record(into: &state)
         }
-        let report = MetricsReport(topology: topology, configuration: Configuration(),
-                                   daemon: DaemonStatus(ownState: state.file(at: at(now))))
+        let report = MetricsReport(topology: topology, configuration: Configuration(), daemon: DaemonStatus(ownState: state))
         return report.text
     }
 

@@ -98,8 +98,7 @@ struct MultipathTests {
         #expect(text.contains("/ on mpatha-part2 ← mpatha, 2 of 2 paths: sda via session1 @ 10.0.2.2:3260, sdb via session2 @ 10.0.3.2:3260"), "\(text)")
         // Never the iSCSI-root recipe for a path: no NOPs-off or 86400 advice.
         #expect(!text.contains("86400") && !text.contains("= 0"), "\(text)")
-        #expect(StatusLine.compose(topology: report.topology, configuration: Configuration(), episodes: [], stalls: [],
-                                   damage: [], at: Moment(monotonic: .zero, wallMicroseconds: 0))
+        #expect(StatusLine.compose(topology: report.topology, configuration: Configuration(), view: DaemonSnapshot())
                 == "root mpatha (2 of 2 paths up) via session1, session2; path disks left to multipathd")
     }
 
@@ -126,8 +125,7 @@ struct MultipathTests {
         #expect(degraded.message.hasPrefix("root degraded: 1 of 2 paths of mpatha (sdb via session2 down)"))
         // A path's FAILED session and blocked disk are the map's finding, not CRITICAL on their own.
         #expect(!report.findings.contains { $0.subject == "session2" || $0.subject == "sdb" }, "\(report.findings)")
-        let line = StatusLine.compose(topology: report.topology, configuration: Configuration(), episodes: [], stalls: [],
-                                      damage: [], at: Moment(monotonic: .zero, wallMicroseconds: 0))
+        let line = StatusLine.compose(topology: report.topology, configuration: Configuration(), view: DaemonSnapshot())
         #expect(line == "root degraded: 1 of 2 paths of mpatha (sdb via session2 down)")
         var json = report.json
         #expect(json["overall"] == .string("warning"))

@@ -186,7 +186,7 @@ struct NetworkWatchTests {
         var random = SeededGenerator(seed: 12)
         var file = StateFileSchemaTests.randomFile(&random)
         file.network = record
-        #expect(try DaemonStateFile(json: file.json).network == record)
+        #expect(DaemonSnapshot.read(json: file.json)?.snapshot.network == record)
         #expect(script.watch.update([], at: script.now).isEmpty)
         #expect(script.watch.open.isEmpty && script.watch.finished.count == 1 && script.watch.paths.isEmpty)
     }

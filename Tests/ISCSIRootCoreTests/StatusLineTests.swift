@@ -5,10 +5,15 @@ import Testing
 
 @Suite("StatusLine: the one STATUS= line, worst first")
 struct StatusLineTests {
-    private func line(_ topology: Topology, episodes: [RecoveryEpisode] = [], stalls: [StallEpisode] = [],
+    /// The line from the daemon's view as the trackers record it at `seconds`.
+    private func line(_ topology: Topology, episodes: RecoveryTracker? = nil, stalls: StallTracker? = nil,
                       damage: [FileSystemDamage] = [], auditProblems: Int = 0, at seconds: Double) -> String {
-        StatusLine.compose(topology: topology, configuration: Configuration(), episodes: episodes, stalls: stalls,
-                           damage: damage, auditProblems: auditProblems, at: TestClock.at(seconds))
+        var view = DaemonSnapshot()
+        episodes?.record(into: &view, at: TestClock.at(seconds))
+        stalls?.record(into: &view, at: TestClock.at(seconds))
+        DamageTracker(damage: damage).record(into: &view)
+        view.auditProblems = Array(repeating: "problem", count: auditProblems)
+        return StatusLine.compose(topology: topology, configuration: Configuration(), view: view)
     }
 
     @Test func healthyClient() throws {
@@ -36,12 +41,12 @@ struct StatusLineTests {
         try tree.setPhase(.failed, session: 1)
         let topology = tree.scanner.scan()
         _ = tracker.update(topology, at: TestClock.at(100.5))
-        #expect(line(topology, episodes: tracker.openEpisodes, at: 112.5) == "RECOVERY root session1 12 s, I/O errors in 108 s")
+        #expect(line(topology, episodes: tracker, at: 112.5) == "RECOVERY root session1 12 s, I/O errors in 108 s")
 
         try tree.setAttribute("class/iscsi_session/session1/recovery_tmo", "off")
         var endless = RecoveryTracker()
         _ = endless.update(tree.scanner.scan(), at: TestClock.at(0))
-        #expect(line(topology, episodes: endless.openEpisodes, at: 30) == "RECOVERY root session1 30 s, I/O errors never (recovery_tmo off)")
+        #expect(line(topology, episodes: endless, at: 30) == "RECOVERY root session1 30 s, I/O errors never (recovery_tmo off)")
     }
 
     @Test func ioFailingAfterTheRecoveryTimeout() throws {
@@ -53,7 +58,7 @@ struct StatusLineTests {
         try tree.setPhase(.free, session: 1)
         let topology = tree.scanner.scan()
         _ = tracker.update(topology, at: TestClock.at(130))
-        #expect(line(topology, episodes: tracker.openEpisodes, at: 131)
+        #expect(line(topology, episodes: tracker, at: 131)
                 == "I/O FAILING root session1: recovery timed out after 2 min 1 s (session FAILED)")
     }
 
@@ -66,7 +71,7 @@ struct StatusLineTests {
         _ = stalls.update([(device, IOSample(inflight: 0, completions: 9))], topology: topology, threshold: .seconds(5), at: TestClock.at(39.5))
         _ = stalls.update([(device, IOSample(inflight: 2, completions: 9))], topology: topology, threshold: .seconds(5), at: TestClock.at(40.5))
         _ = stalls.update([(device, IOSample(inflight: 2, completions: 9))], topology: topology, threshold: .seconds(5), at: TestClock.at(46))
-        #expect(line(topology, stalls: Array(stalls.stalls.values), at: 52)
+        #expect(line(topology, stalls: stalls, at: 52)
                 == "root I/O to sda stalled 12 s — session1 still LOGGED_IN: NOPs are off, the kernel has not noticed; SCSI timeout 90 s")
     }
 
@@ -80,7 +85,7 @@ struct StatusLineTests {
         var tracker = RecoveryTracker()
         try tree.setPhase(.failed, session: 1)
         _ = tracker.update(tree.scanner.scan(), at: TestClock.at(0))
-        #expect(line(topology, episodes: tracker.openEpisodes, damage: [damage], at: 5)
+        #expect(line(topology, episodes: tracker, damage: [damage], at: 5)
                 == "root file system damaged at \(time) (after recovery timeout of session1): journal aborted on sda2; "
                 + "writes since \(time) are lost; reboot")
     }

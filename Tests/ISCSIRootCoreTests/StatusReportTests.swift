@@ -117,23 +117,28 @@ struct StatusReportTests {
     // MARK: The daemon's state file
 
     /// A state file written the way the daemon writes it, read back the way `status` reads it.
-    private func daemonStatus(_ tree: FixtureTree, state: DaemonState, running: Bool, now: Moment) throws -> DaemonStatus {
+    /// `now`: when the daemon wrote it; `readAt`: when `status` reads it (the same by default).
+    private func daemonStatus(_ tree: FixtureTree, state: DaemonSnapshot, running: Bool, now: Moment,
+                              readAt: Moment? = nil) throws -> DaemonStatus {
         try tree.writeSystemFile("proc/sys/kernel/random/boot_id", bootID + "\n")
         if running { try tree.writeSystemFile("proc/\(daemonPID)/stat", "\(daemonPID) (iscsi-rootd) S\n") }
         let directory = tree.directory + "/run-iscsi-rootd"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try state.json(at: now).serialized(pretty: true)
-            .write(toFile: directory + "/" + DaemonState.fileName, atomically: true, encoding: .utf8)
-        let read = try #require(DaemonStatus.read(stateDirectory: directory, system: tree.system))
+        var state = state
+        state.updatedMicroseconds = now.wallMicroseconds
+        try state.json.serialized(pretty: true)
+            .write(toFile: directory + "/" + DaemonSnapshot.fileName, atomically: true, encoding: .utf8)
+        let read = try #require(DaemonStatus.read(stateDirectory: directory, system: tree.system,
+                                                  nowMicroseconds: (readAt ?? now).wallMicroseconds))
         return try read.get()
     }
 
-    private func state(damage: [FileSystemDamage] = [], stalls: [StallEpisode] = []) -> DaemonState {
-        var state = DaemonState(pid: daemonPID, bootID: bootID, startedMicroseconds: TestClock.wallBase,
-                                deviceEvents: "udev", sessionEvents: "netlink", configuration: Configuration(),
-                                configurationFiles: [])
-        state.damage = damage
-        state.stalls = stalls
+    private func state(damage: [FileSystemDamage] = [], stalls: StallTracker? = nil, at now: Moment = TestClock.at(0)) -> DaemonSnapshot {
+        var state = DaemonSnapshot(pid: daemonPID, bootID: bootID, startedMicroseconds: TestClock.wallBase,
+                                   deviceEvents: "udev", sessionEvents: "netlink")
+        state.note(Configuration(), files: [])
+        DamageTracker(damage: damage).record(into: &state)
+        stalls?.record(into: &state, at: now)
         return state
     }
 
@@ -156,6 +161,39 @@ struct StatusReportTests {
         #expect(merged.text(color: false).contains("daemon: NOT RUNNING"))
     }
 
+    /// The view of a daemon that runs but stopped writing it (/run full, or stuck): what only the
+    /// daemon knows may have changed since, so the verdict is never better than UNKNOWN, and the
+    /// age is said. Before, a healthy-looking stale view was OK and missed the damage found since.
+    @Test func aStaleViewIsUnknownAndSaysHowOld() throws {
+        let tree = try tunedDisklessClient()
+        var view = state()
+        view.pollInterval = 1
+        // Within three poll intervals and two seconds: current.
+        let fresh = try daemonStatus(tree, state: view, running: true, now: TestClock.at(100), readAt: TestClock.at(104))
+        #expect(fresh.stale == nil)
+        #expect(report(tree, daemon: .success(fresh)).overall == .ok)
+
+        let stale = try daemonStatus(tree, state: view, running: true, now: TestClock.at(100), readAt: TestClock.at(142))
+        let merged = report(tree, daemon: .success(stale))
+        #expect(merged.overall == .unknown, "\(merged.findings)")
+        let finding = try #require(merged.findings.first { $0.subject == "daemon" })
+        #expect(finding.severity == .unknown)
+        // The test's directory can take the file: the daemon is not answering.
+        #expect(finding.message == "daemon's view is 42 s old: it is not answering (its process runs but writes no state)")
+        #expect(merged.text(color: false).contains("daemon's view is 42 s old"))
+        #expect(merged.json["daemon"]?["stale"]?["seconds"] == .int(42))
+        #expect(merged.nagiosLine.hasPrefix("ISCSI-ROOTD UNKNOWN - daemon's view is 42 s old: it is not answering"))
+        let metrics = MetricsReport(topology: tree.scanner.scan(), configuration: Configuration(), daemon: stale).text
+        #expect(metrics.contains("iscsi_rootd_daemon_view_stale 1\n"))
+
+        // A daemon that is gone is not called stale: it says NOT RUNNING, as before.
+        var ended = view
+        ended.pid = daemonPID + 1
+        let gone = try daemonStatus(tree, state: ended, running: false, now: TestClock.at(100), readAt: TestClock.at(142))
+        #expect(!gone.running)
+        #expect(gone.stale == nil)
+    }
+
     @Test func damageFromAnotherBootIsIgnored() throws {
         let tree = try tunedDisklessClient()
         let damage = FileSystemDamage(device: "sda2", mountPoints: ["/"], carriesRoot: true, sinceMicroseconds: 0,
@@ -168,7 +206,7 @@ struct StatusReportTests {
     }
 
     /// A root stall of `sda` as the StallTracker finds it: 2 writes in flight, no completions for 12 s.
-    private func rootStall(_ tree: FixtureTree) throws -> [StallEpisode] {
+    private func rootStall(_ tree: FixtureTree) throws -> StallTracker {
         let topology = tree.scanner.scan()
         let device = try #require(topology.device(disk: "sda"))
         var tracker = StallTracker()
@@ -177,20 +215,20 @@ struct StatusReportTests {
         _ = tracker.update([(device, IOSample(inflight: 0, completions: 500))], topology: topology, threshold: .seconds(5), at: TestClock.at(99.5))
         _ = tracker.update([(device, stuck)], topology: topology, threshold: .seconds(5), at: TestClock.at(100.5))
         _ = tracker.update([(device, stuck)], topology: topology, threshold: .seconds(5), at: TestClock.at(106))
-        return Array(tracker.stalls.values)
+        return tracker
     }
 
     @Test func stallsCountOnlyWhileTheDaemonRuns() throws {
         let tree = try tunedDisklessClient()
         let stalls = try rootStall(tree)
-        #expect(stalls.count == 1)
+        #expect(stalls.stalls.count == 1)
 
-        let gone = try daemonStatus(tree, state: state(stalls: stalls), running: false, now: TestClock.at(112))
+        let gone = try daemonStatus(tree, state: state(stalls: stalls, at: TestClock.at(112)), running: false, now: TestClock.at(112))
         let stale = report(tree, daemon: .success(gone))
         #expect(stale.overall == .ok)
         #expect(stale.json["disks"]?.arrayValue?.first?["stall"] == .null)
 
-        let alive = try daemonStatus(tree, state: state(stalls: stalls), running: true, now: TestClock.at(112))
+        let alive = try daemonStatus(tree, state: state(stalls: stalls, at: TestClock.at(112)), running: true, now: TestClock.at(112))
         #expect(alive.running)
         let live = report(tree, daemon: .success(alive))
         #expect(live.overall == .critical)

@@ -195,7 +195,7 @@ final class DaemonUnderTest {
 
     /// The daemon's state file.
     func state() throws -> JSONValue {
-        let text = ChildProcess.contents(stateDirectory + "/" + DaemonState.fileName)
+        let text = ChildProcess.contents(stateDirectory + "/" + DaemonSnapshot.fileName)
         return try #require(JSONValue(parsing: text), "state file: \(text)")
     }
 

@@ -91,7 +91,7 @@ struct IdlePollTests {
         let full = (1...24).map { _ in client.poll() }
         // VerifyInterval is 60 s: the polls at 60 s and 120 s are full, the others not.
         #expect(full.enumerated().filter(\.element).map { ($0.offset + 1) * 5 } == [60, 120])
-        #expect(client.engine.state.lastPollMicroseconds == client.clock.wallMicroseconds)
+        #expect(client.engine.snapshot.lastPollMicroseconds == client.clock.wallMicroseconds)
     }
 
     @Test("a session, connection, host or disk changes state: seen at the next poll, and quiet again after",
@@ -131,11 +131,11 @@ struct IdlePollTests {
         try tree.setPhase(.failed, session: 1)
         #expect(client.poll())
         #expect(client.engine.topology == tree.scanner.scan())
-        #expect(!client.engine.state.openEpisodes.isEmpty)
+        #expect(client.engine.snapshot.episodes.contains { $0.endedMicroseconds == nil })
         try tree.setPhase(.loggedIn, session: 1)
         #expect(client.poll())
         #expect(client.engine.topology == tree.scanner.scan())
-        #expect(client.engine.state.openEpisodes.isEmpty)
+        #expect(!client.engine.snapshot.episodes.contains { $0.endedMicroseconds == nil })
         // One more full poll: the watch of the last one was read for the failed topology's attributes.
         _ = client.poll()
         #expect(!client.poll())

@@ -71,7 +71,7 @@ struct KillTests {
         var recorded = false
         for _ in 0..<200 where !recorded {
             usleep(50_000)
-            if case .success(let file)? = DaemonStateFile.read(directory: stateDirectory) { recorded = !file.damage.isEmpty }
+            if case .success(let (file, _))? = DaemonSnapshot.read(directory: stateDirectory) { recorded = !file.damage.isEmpty }
         }
         #expect(recorded)
         first.signal(SIGKILL)
@@ -81,8 +81,9 @@ struct KillTests {
         var killedAfterWriting = 0
         for index in 0..<500 {
             let pid = try Self.killed(run + ["--kernel-log", "none"], after: UInt32.random(in: 20_000...150_000, using: &random)).pid
-            switch DaemonStateFile.read(directory: stateDirectory) {
-            case .success(let file)?:
+            switch DaemonSnapshot.read(directory: stateDirectory) {
+            case .success(let (file, warnings))?:
+                #expect(warnings.isEmpty, "kill \(index): \(warnings)")
                 #expect(!file.damage.isEmpty, "kill \(index): the damage was not carried over")
                 if file.pid == pid { killedAfterWriting += 1 }
             case .failure(let error)?:
@@ -105,7 +106,7 @@ struct KillTests {
         var converged = false
         for _ in 0..<200 where !converged {
             usleep(50_000)
-            if case .success(let file)? = DaemonStateFile.read(directory: stateDirectory) {
+            if case .success(let (file, _))? = DaemonSnapshot.read(directory: stateDirectory) {
                 converged = file.pid == last.pid && !file.damage.isEmpty && !file.statusLine.isEmpty
             }
         }

@@ -17,7 +17,7 @@ struct PeerTests {
 
     /// The state file's `updated_usec` (0 before the first write).
     func updated(_ stateDirectory: String) -> Int {
-        let text = ChildProcess.contents(stateDirectory + "/" + DaemonState.fileName)
+        let text = ChildProcess.contents(stateDirectory + "/" + DaemonSnapshot.fileName)
         return JSONValue(parsing: text)?["updated_usec"]?.intValue ?? 0
     }
 

@@ -22,10 +22,11 @@ final class StateFileTests {
         #expect(access(base, F_OK) != 0, "\(base) was left behind")
     }
 
-    func sample() -> DaemonStateFile {
-        DaemonState(pid: 42, bootID: "boot", startedMicroseconds: 1, deviceEvents: "udev", sessionEvents: "netlink",
-                    configuration: Configuration(), configurationFiles: [])
-            .file(at: Moment(monotonic: .seconds(1), wallMicroseconds: 2))
+    func sample() -> DaemonSnapshot {
+        var snapshot = DaemonSnapshot(pid: 42, bootID: "boot", startedMicroseconds: 1, updatedMicroseconds: 2,
+                                      deviceEvents: "udev", sessionEvents: "netlink")
+        snapshot.note(Configuration(), files: [])
+        return snapshot
     }
 
     func mode(_ path: String) -> mode_t {
@@ -46,7 +47,7 @@ final class StateFileTests {
         #expect(mode(victim) == 0o600)
         #expect(access(directory + "/state.json.tmp", F_OK) != 0)
         #expect(mode(directory + "/state.json") == 0o644)
-        #expect(try StateFile(directory: directory).read()?.get() == sample())
+        #expect(try StateFile(directory: directory).read()?.get().snapshot == sample())
     }
 
     @Test func aLinkInPlaceOfTheStateFileIsReplacedNotWrittenThrough() throws {
@@ -58,7 +59,7 @@ final class StateFileTests {
         #expect(symlink(victim, directory + "/state.json") == 0)
         #expect(StateFile(directory: directory).write(sample()) == nil)
         #expect(ChildProcess.contents(victim) == "secret\n")
-        #expect(try StateFile(directory: directory).read()?.get() == sample())
+        #expect(try StateFile(directory: directory).read()?.get().snapshot == sample())
     }
 
     @Test func anUnsafeDirectoryIsRefusedAndNothingIsWritten() throws {

@@ -94,8 +94,8 @@ extension ProcessEnvironmentTests {
             for device in fresh.devices where policy.applies(to: device) {
                 #expect(policy.isTuned(device), "\(device.displayName) not tuned after the storm")
             }
-            #expect(engine.state.recentEvents.count <= 30)
-            #expect(engine.state.finishedEpisodes.count <= 20)
+            #expect(engine.snapshot.recentEvents.count <= 30)
+            #expect(engine.snapshot.episodes.filter { $0.endedMicroseconds != nil }.count <= 20)
             let stateText = try FileTree.absolute.read(tree.directory + "/state/state.json").get()
             #expect(stateText.utf8.count < 64 * 1024, "state file \(stateText.utf8.count) bytes")
             print("storm: \(counts.udev) udev, \(counts.iscsi) NETLINK_ISCSI, \(counts.kmsg) kmsg events; "

@@ -54,6 +54,32 @@ public struct DamageTracker: Sendable {
         self.ext4Baseline = ext4Baseline
     }
 
+    /// What a restarted daemon carries over from the view its predecessor wrote this boot: sticky
+    /// damage, the last kernel record handled, the ext4 error baselines. Another boot's view (or
+    /// none) starts afresh.
+    public init(carriedOver previous: DaemonSnapshot?, bootID: String) {
+        guard let previous, previous.bootID == bootID else {
+            self.init()
+            return
+        }
+        self.init(damage: previous.damage.map { item in
+            FileSystemDamage(device: item.device, mountPoints: item.mountPoints, carriesRoot: item.root,
+                             sinceMicroseconds: item.sinceMicroseconds, cause: item.cause,
+                             afterRecoveryTimeoutOf: item.afterRecoveryTimeoutOf)
+        }, lastSequence: previous.kernelSequence, ext4Baseline: previous.ext4Baseline)
+    }
+
+    /// Its part of the daemon's view: the damage (root first), the last kernel record, the baselines.
+    public func record(into snapshot: inout DaemonSnapshot) {
+        snapshot.damage = damaged.map { damage in
+            DaemonSnapshot.Damage(device: damage.device, mountPoints: damage.mountPoints, root: damage.carriesRoot,
+                                  sinceMicroseconds: damage.sinceMicroseconds, cause: damage.cause,
+                                  afterRecoveryTimeoutOf: damage.afterRecoveryTimeoutOf, message: damage.message)
+        }
+        snapshot.kernelSequence = lastSequence
+        snapshot.ext4Baseline = ext4Baseline
+    }
+
     /// Damage, root first.
     public var damaged: [FileSystemDamage] {
         damage.values.sorted { a, b in a.carriesRoot != b.carriesRoot ? a.carriesRoot : a.device < b.device }

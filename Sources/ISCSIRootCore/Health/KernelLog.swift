@@ -32,9 +32,10 @@ public struct KernelRecord: Sendable, Hashable {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
         guard let first = lines.first, let semicolon = first.firstIndex(of: ";") else { return nil }
         let prefix = first[..<semicolon].split(separator: ",")
-        // Sequence numbers and timestamps within Int64: they go into JSON and time arithmetic.
+        // The sequence number is the kernel's u64 (only compared, and the state file holds a u64);
+        // timestamps within Int64: they go into time arithmetic.
         guard prefix.count >= 3, let priority = Int(bounded: prefix[0], in: 0...Int(Int32.max)),
-              let sequence = UInt64(bounded: prefix[1], in: 0...UInt64(Int64.max)),
+              let sequence = UInt64(bounded: prefix[1], in: 0...UInt64.max),
               let timestamp = UInt64(bounded: prefix[2], in: 0...UInt64(Int64.max)) else { return nil }
         var properties: [String: String] = [:]
         for line in lines.dropFirst() where line.hasPrefix(" ") {

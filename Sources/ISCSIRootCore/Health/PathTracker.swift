@@ -91,6 +91,17 @@ public struct PathTracker: Sendable {
         return events
     }
 
+    /// Its part of the daemon's view: open path episodes (root first), then finished ones, newest first.
+    public func record(into snapshot: inout DaemonSnapshot, at now: Moment) {
+        snapshot.pathEpisodes = (openEpisodes + finished.reversed()).map { episode in
+            DaemonSnapshot.PathEpisode(
+                map: episode.map, disk: episode.disk, session: episode.session, portal: episode.portal,
+                root: !episode.carries.isEmpty, cause: episode.cause, startedMicroseconds: episode.started.wallMicroseconds,
+                startedBeforeDaemon: episode.startedBeforeObservation, endedMicroseconds: episode.ended?.wallMicroseconds,
+                seconds: DaemonSnapshot.seconds(episode.elapsed(at: now)))
+        }
+    }
+
     private mutating func remember(_ episode: PathEpisode) {
         finished.append(episode)
         if finished.count > historyLimit { finished.removeFirst(finished.count - historyLimit) }

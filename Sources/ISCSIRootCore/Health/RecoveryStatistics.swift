@@ -47,47 +47,13 @@ public struct RecoveryStatistics: Sendable, Hashable {
         }
     }
 
-    /// As the state file holds them, by session number.
-    public var fileEntries: [DaemonStateFile.Recovery] {
+    /// As the daemon's view holds them, by session number.
+    public var snapshot: [DaemonSnapshot.Recovery] {
         sessions.sorted { $0.key < $1.key }.map { number, counts in
-            DaemonStateFile.Recovery(
+            DaemonSnapshot.Recovery(
                 session: ISCSISession.name(number), episodes: counts.episodes, finished: counts.finished,
                 secondsSum: counts.secondsSum,
-                buckets: zip(Self.bucketBounds, counts.buckets).map { DaemonStateFile.Recovery.Bucket(le: $0, count: $1) })
+                buckets: zip(Self.bucketBounds, counts.buckets).map { DaemonSnapshot.Recovery.Bucket(le: $0, count: $1) })
         }
-    }
-}
-
-extension DaemonStateFile {
-    /// One session's `RecoveryStatistics.Counts` in the state file.
-    public struct Recovery: Sendable, Hashable {
-        public struct Bucket: Sendable, Hashable {
-            public var le: Double
-            public var count: Int
-        }
-
-        public var session: String
-        public var episodes: Int
-        public var finished: Int
-        public var secondsSum: Double
-        /// Cumulative, by upper bound.
-        public var buckets: [Bucket]
-    }
-
-    /// `version`, `last_poll_usec` and `recovery: [{session, episodes, finished, seconds_sum, buckets: [{le, count}]}]`.
-    var metricsMembers: [(String, JSONValue)] {
-        [
-            ("version", .string(version)),
-            ("last_poll_usec", lastPollMicroseconds.map { .int(Int($0)) } ?? .null),
-            ("recovery", .array(recovery.map { entry in
-                .object([
-                    ("session", .string(entry.session)),
-                    ("episodes", .int(entry.episodes)),
-                    ("finished", .int(entry.finished)),
-                    ("seconds_sum", .double(entry.secondsSum)),
-                    ("buckets", .array(entry.buckets.map { .object([("le", .double($0.le)), ("count", .int($0.count))]) })),
-                ])
-            })),
-        ]
     }
 }

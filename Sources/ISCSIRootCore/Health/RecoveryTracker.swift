@@ -158,6 +158,21 @@ public struct RecoveryTracker: Sendable {
         return events
     }
 
+    /// Its part of the daemon's view: open episodes (root first), then finished ones, newest
+    /// first; the counters behind the metrics.
+    public func record(into snapshot: inout DaemonSnapshot, at now: Moment) {
+        snapshot.episodes = (openEpisodes + finished.reversed()).map { episode in
+            DaemonSnapshot.Episode(
+                session: ISCSISession.name(episode.session), target: episode.target, root: !episode.carries.isEmpty,
+                cause: episode.cause, startedMicroseconds: episode.started.wallMicroseconds,
+                startedBeforeDaemon: episode.startedBeforeObservation,
+                ioFailingSinceMicroseconds: episode.lost?.wallMicroseconds, endedMicroseconds: episode.ended?.wallMicroseconds,
+                seconds: DaemonSnapshot.seconds(episode.elapsed(at: now)),
+                secondsLeft: episode.isOpen ? (episode.timeLeft(at: now).map(DaemonSnapshot.seconds) ?? .infinity) : nil)
+        }
+        snapshot.recovery = statistics.snapshot
+    }
+
     private mutating func remember(_ episode: RecoveryEpisode) {
         finished.append(episode)
         statistics.episodeEnded(episode)

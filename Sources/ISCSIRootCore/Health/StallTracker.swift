@@ -76,7 +76,7 @@ public struct StallTracker: Sendable {
                                                 carries: carries, since: record.lastMoved, inflight: sample.inflight)
                     let session = device.sessionNumber.flatMap(topology.session)
                     events.append(HealthEvent(.ioStalled,
-                        Self.stallMessage(disk: disk, carries: carries, duration: now.since(record.lastMoved),
+                        Self.stallMessage(disk: disk, root: !carries.isEmpty, duration: now.since(record.lastMoved),
                                           session: session, timeout: device.timeout.value),
                         fields: Self.fields(device, topology: topology, carries: carries, inflight: sample.inflight),
                         at: now))
@@ -98,10 +98,19 @@ public struct StallTracker: Sendable {
         return events
     }
 
+    /// Its part of the daemon's view: the stalls going on, by disk.
+    public func record(into snapshot: inout DaemonSnapshot, at now: Moment) {
+        snapshot.stalls = stalls.values.sorted { $0.disk < $1.disk }.map { stall in
+            DaemonSnapshot.Stall(disk: stall.disk, sinceMicroseconds: now.wallMicroseconds - stall.duration(at: now).microseconds,
+                                 seconds: DaemonSnapshot.seconds(stall.duration(at: now)), inflight: stall.inflight,
+                                 root: !stall.carries.isEmpty, session: stall.session.map { ISCSISession.name($0) })
+        }
+    }
+
     /// "root I/O stalled 12 s — session1 still LOGGED_IN: NOPs are off, the kernel has not noticed; SCSI timeout 90 s".
-    public static func stallMessage(disk: String, carries: [StorageUse], duration: Duration,
+    public static func stallMessage(disk: String, root: Bool, duration: Duration,
                                     session: ISCSISession?, timeout: Int?) -> String {
-        var text = "\(carries.isEmpty ? "" : "root ")I/O to \(disk) stalled \(duration.humanReadable)"
+        var text = "\(root ? "root " : "")I/O to \(disk) stalled \(duration.humanReadable)"
         if let session, session.state.value == .loggedIn {
             text += " — \(session.name) still LOGGED_IN"
             text += session.nopsEnabled ? "" : ": NOPs are off, the kernel has not noticed"

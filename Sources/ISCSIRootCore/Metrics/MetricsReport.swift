@@ -32,14 +32,17 @@ public struct MetricsReport: Sendable {
     }
 
     /// The daemon's state when it is from this boot.
-    private var state: DaemonStateFile? { daemon.flatMap { $0.sameBoot ? $0.file : nil } }
+    private var state: DaemonSnapshot? { daemon.flatMap { $0.sameBoot ? $0.snapshot : nil } }
     /// The daemon's view of what is going on now (open episodes, stalls): only while it runs.
-    private var liveState: DaemonStateFile? { daemon.flatMap { $0.running ? $0.file : nil } }
+    private var liveState: DaemonSnapshot? { daemon.flatMap { $0.running ? $0.snapshot : nil } }
 
     private func addDaemon(to exposition: inout Exposition) {
         exposition.add("iscsi_rootd_daemon_up", .gauge,
                        help: "1 while iscsi-rootd runs; 0 when it stopped (or status found it gone).",
                        [.init([], daemon?.running == true ? 1 : 0)])
+        exposition.add("iscsi_rootd_daemon_view_stale", .gauge,
+                       help: "1 when the daemon runs but its state file is older than three poll intervals: it cannot write it or is stuck, and what only it knows (stalls, damage, episodes) is unknown.",
+                       [.init([], daemon?.stale == nil ? 0 : 1)])
         exposition.add("iscsi_rootd_sysfs_readable", .gauge, help: "1 when sysfs could be read (else status is UNKNOWN).",
                        [.init([], topology.unreadable == nil ? 1 : 0)])
         guard let state else { return }
@@ -51,6 +54,9 @@ public struct MetricsReport: Sendable {
         exposition.add("iscsi_rootd_daemon_start_time_seconds", .gauge,
                        help: "When the daemon started, seconds since the Unix epoch.",
                        [.init([], Double(state.startedMicroseconds) / 1e6)])
+        exposition.add("iscsi_rootd_daemon_view_timestamp_seconds", .gauge,
+                       help: "When the daemon last wrote its state (its view), seconds since the Unix epoch.",
+                       [.init([], Double(state.updatedMicroseconds) / 1e6)])
         if let poll = state.lastPollMicroseconds {
             exposition.add("iscsi_rootd_last_poll_timestamp_seconds", .gauge,
                            help: "When the daemon last read sysfs successfully, seconds since the Unix epoch.",
@@ -124,7 +130,7 @@ public struct MetricsReport: Sendable {
                        help: "How long finished recovery episodes lasted (those whose start the daemon saw).", histogram)
 
         guard let live = liveState else { return }
-        func openEpisode(_ name: String) -> DaemonStateFile.Episode? {
+        func openEpisode(_ name: String) -> DaemonSnapshot.Episode? {
             live.episodes.first { $0.session == name && $0.endedMicroseconds == nil }
         }
         exposition.add("iscsi_rootd_recovery_episode_age_seconds", .gauge,
@@ -218,7 +224,7 @@ public struct MetricsReport: Sendable {
 extension DaemonStatus {
     /// The daemon's own view (its state as it writes it), for the metrics it exports; `running` is
     /// false only in the last file it writes when it stops.
-    public init(ownState file: DaemonStateFile, running: Bool = true) {
-        self.init(file: file, running: running, sameBoot: true)
+    public init(ownState snapshot: DaemonSnapshot, running: Bool = true) {
+        self.init(snapshot: snapshot, running: running, sameBoot: true)
     }
 }

@@ -357,23 +357,23 @@ public struct NetworkWatch: Sendable {
     }
 
     /// The state file's `network` member; `events` says where the changes come from.
-    public func record(events: String, at now: Moment) -> DaemonStateFile.Network {
-        DaemonStateFile.Network(
+    public func record(events: String, at now: Moment) -> DaemonSnapshot.Network {
+        DaemonSnapshot.Network(
             events: events,
             sessions: paths.keys.sorted().compactMap { paths[$0] }.map { path in
-                DaemonStateFile.Network.Path(
+                DaemonSnapshot.Network.Path(
                     session: ISCSISession.name(path.session), root: !path.carries.isEmpty, portal: path.portal,
                     localAddress: path.localAddress, interface: path.interface,
                     route: Self.describe(path.route, snapshot: snapshot), reachable: path.reachable,
                     problems: path.problems.map(\.description))
             },
             episodes: (open.values.sorted { $0.session < $1.session } + finished.reversed()).map { episode in
-                DaemonStateFile.Network.Episode(
+                DaemonSnapshot.Network.Episode(
                     session: ISCSISession.name(episode.session), root: !episode.carries.isEmpty, interface: episode.interface,
                     cause: episode.cause, startedMicroseconds: episode.started.wallMicroseconds, cutOff: episode.isCutOff,
                     losses: episode.losses, restoredMicroseconds: episode.restored?.wallMicroseconds,
                     endedMicroseconds: episode.ended?.wallMicroseconds,
-                    seconds: Double((episode.restored ?? now).since(episode.started).microseconds) / 1e6,
+                    seconds: DaemonSnapshot.seconds((episode.restored ?? now).since(episode.started)),
                     consequences: episode.consequences)
             })
     }

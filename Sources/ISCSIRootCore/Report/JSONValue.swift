@@ -3,6 +3,9 @@ public indirect enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case int(Int)
+    /// An unsigned 64-bit integer beyond `Int.max` (a kernel u64): `integer(_:)` makes it only then,
+    /// and the parser reads such a number into it, so every integer has exactly one form.
+    case uint(UInt64)
     case double(Double)
     case string(String)
     case array([JSONValue])
@@ -13,6 +16,7 @@ public indirect enum JSONValue: Sendable, Hashable {
         case (.null, .null): true
         case (.bool(let x), .bool(let y)): x == y
         case (.int(let x), .int(let y)): x == y
+        case (.uint(let x), .uint(let y)): x == y
         case (.double(let x), .double(let y)): x == y
         case (.string(let x), .string(let y)): x == y
         case (.array(let x), .array(let y)): x == y
@@ -29,6 +33,12 @@ public indirect enum JSONValue: Sendable, Hashable {
     public static func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
     /// `.int` for a known value, `.null` for nil.
     public static func optional(_ number: Int?) -> JSONValue { number.map(JSONValue.int) ?? .null }
+
+    /// An integer of any width in its one form: `.int` when it fits, else `.uint`.
+    public static func integer(_ number: some BinaryInteger) -> JSONValue {
+        if let fits = Int(exactly: number) { return .int(fits) }
+        return .uint(UInt64(clamping: number))
+    }
 
     /// The member named `key` of an object.
     public subscript(key: String) -> JSONValue? {
@@ -47,6 +57,7 @@ public indirect enum JSONValue: Sendable, Hashable {
     public var doubleValue: Double? {
         switch self {
         case .int(let n): Double(n)
+        case .uint(let n): Double(n)
         case .double(let d): d
         default: nil
         }
@@ -69,6 +80,7 @@ public indirect enum JSONValue: Sendable, Hashable {
         case .null: out += "null"
         case .bool(let value): out += value ? "true" : "false"
         case .int(let value): out += String(value)
+        case .uint(let value): out += String(value)
         case .double(let value):
             if value.isFinite { out += value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value) }
             else { out += "null" }
@@ -163,6 +175,7 @@ private struct JSONParser {
         while index < bytes.count, "+-0123456789.eE".utf8.contains(bytes[index]) { index += 1 }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if let int = Int(text) { return .int(int) }
+        if let unsigned = UInt64(text) { return .uint(unsigned) }
         if let double = Double(text) { return .double(double) }
         return nil
     }

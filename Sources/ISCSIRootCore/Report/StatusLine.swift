@@ -1,9 +1,11 @@
-/// The one human line for `STATUS=`: the worst thing going on, root first.
+/// The one human line for `STATUS=`: the worst thing going on, root first, from sysfs as scanned
+/// and the daemon's view (`DaemonSnapshot`: episodes, stalls, damage, audit problems), the same
+/// value the state file and the metrics are written from.
 public enum StatusLine {
-    public static func compose(topology: Topology, configuration: Configuration, episodes: [RecoveryEpisode],
-                               stalls: [StallEpisode], damage: [FileSystemDamage], auditProblems: Int = 0,
-                               network: String? = nil, at now: Moment) -> String {
-        if let worst = damage.first {
+    public static func compose(topology: Topology, configuration: Configuration, view: DaemonSnapshot,
+                               network: String? = nil) -> String {
+        let stalls = view.stalls
+        if let worst = view.damage.first {
             return worst.message
         }
         // A root map's paths come before stalls: a cut path stalls its disk until the session fails
@@ -22,18 +24,21 @@ public enum StatusLine {
         if let network {
             return network
         }
-        if let stall = stalls.sorted(by: { !$0.carries.isEmpty && $1.carries.isEmpty }).first {
-            return StallTracker.stallMessage(disk: stall.disk, carries: stall.carries, duration: stall.duration(at: now),
-                                             session: stall.session.flatMap(topology.session),
+        if let stall = stalls.first(where: \.root) ?? stalls.first {
+            return StallTracker.stallMessage(disk: stall.disk, root: stall.root, duration: DaemonSnapshot.duration(stall.seconds),
+                                             session: topology.sessions.first { $0.name == stall.session },
                                              timeout: topology.device(disk: stall.disk)?.timeout.value)
         }
-        if let episode = episodes.first {
-            let who = ISCSISession.name(episode.session, root: !episode.carries.isEmpty)
-            if episode.lost != nil {
-                return "I/O FAILING \(who): recovery timed out after \(episode.elapsed(at: now).humanReadable) (\(episode.cause))"
+        // Open episodes come first, root first.
+        if let episode = view.episodes.first, episode.endedMicroseconds == nil {
+            let who = episode.root ? "root \(episode.session)" : episode.session
+            let elapsed = DaemonSnapshot.duration(episode.seconds)
+            if episode.ioFailingSinceMicroseconds != nil {
+                return "I/O FAILING \(who): recovery timed out after \(elapsed.humanReadable) (\(episode.cause))"
             }
-            let left = episode.timeLeft(at: now).map { "in \($0.wholeSeconds) s" } ?? "never (recovery_tmo off)"
-            return "RECOVERY \(who) \(episode.elapsed(at: now).wholeSeconds) s, I/O errors \(left)"
+            let left = episode.secondsLeft.flatMap { $0.isFinite ? "in \(DaemonSnapshot.duration($0).wholeSeconds) s" : nil }
+                ?? "never (recovery_tmo off)"
+            return "RECOVERY \(who) \(elapsed.wholeSeconds) s, I/O errors \(left)"
         }
         if let map = maps.first(where: { $0.hasNoPath }) { return map.noPathMessage }
         if let map = maps.first(where: { $0.isDegraded }) { return map.degradedMessage }
@@ -41,6 +46,7 @@ public enum StatusLine {
         let tuned = disks.filter(configuration.disk.isTuned).count
         var tunedText = tuned == disks.count ? "\(tuned) disk\(tuned == 1 ? "" : "s") tuned" : "\(tuned) of \(disks.count) disks tuned"
         if disks.isEmpty && !maps.isEmpty { tunedText = "path disks left to multipathd" }
+        let auditProblems = view.auditProblems.count
         if auditProblems > 0 {
             tunedText += "; \(auditProblems) boot-chain problem\(auditProblems == 1 ? "" : "s") (iscsi-rootd check)"
         }

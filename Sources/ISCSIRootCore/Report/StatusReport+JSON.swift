@@ -14,6 +14,12 @@ extension StatusReport {
         ]
         if let status = daemonStatus {
             members.append(("daemon", .object([("running", .bool(status.running)), ("same_boot", .bool(status.sameBoot)),
+                                               ("stale", status.stale.map { stale in
+                                                   .object([("seconds", .integer(stale.seconds)),
+                                                            ("cannot_write", .optional(stale.cannotWrite)),
+                                                            ("message", .string(stale.message))])
+                                               } ?? .null),
+                                               ("warnings", .array(status.warnings.map(JSONValue.string))),
                                                ("state", status.state)])))
         } else {
             members.append(("daemon", .null))

@@ -3,7 +3,9 @@
 extension StatusReport {
     public var nagiosLine: String {
         // A `|` in the text would start the performance data early.
-        let text = String(summary.map { $0 == "|" ? "/" : $0 == "\n" ? " " : $0 })
+        // A stale daemon view is why the verdict is UNKNOWN: said first.
+        let stale = daemonStatus?.stale.map { $0.message + "; " } ?? ""
+        let text = String((stale + summary).map { $0 == "|" ? "/" : $0 == "\n" ? " " : $0 })
         return "ISCSI-ROOTD \(overall) - \(text) | \(performanceData.joined(separator: " "))\n"
     }
 

@@ -23,7 +23,7 @@ public struct StatusReport: Sendable {
         case .success(let status):
             findings += status.findings
             // A path's stall is a warning of its own; all of a map's at once stall what it carries.
-            let stalled = Set(status.running && status.sameBoot ? status.file.stalls.map(\.disk) : [])
+            let stalled = Set(status.running && status.sameBoot ? status.snapshot.stalls.map(\.disk) : [])
             for health in MapHealth.all(topology) where health.everyPathStalled(stalled) {
                 findings.append(Finding(health.isRoot ? .critical : .warning, health.map.name, health.allStalledMessage,
                                         concernsRoot: health.isRoot))
