@@ -39,6 +39,17 @@ public enum Daemon {
             return .configuration
         }
 
+        // Before the previous state is read: a second daemon must not take over the first one's file.
+        switch StateDirectoryLock.acquire(directory: options.stateDirectory) {
+        case .held: break
+        case .busy(let holder):
+            logger.critical("another iscsi-rootd (\(holder)) already keeps \(options.stateDirectory); not starting a second one")
+            _ = notifier.errno(EBUSY)
+            return .configuration
+        case .unavailable(let reason):
+            logger.warning("\(reason); running without the one-daemon-per-state-directory lock")
+        }
+
         let inbox: Inbox<Input>
         do {
             inbox = try Inbox(capacity: 8192)

@@ -93,8 +93,10 @@ struct KillTests {
                 Issue.record("kill \(index): the state file is gone")
             }
             let names = Set(FixtureFiles.names(in: stateDirectory))
-            // The state file and the daemon's status view, each with the temporary file a kill can leave.
-            #expect(names.isSubset(of: ["state.json", "state.json.tmp", "status", "status.tmp"]), "kill \(index): \(names)")
+            // The state file and the daemon's status view, each with the temporary file a kill can leave,
+            // and the one-daemon lock.
+            #expect(names.isSubset(of: ["state.json", "state.json.tmp", "status", "status.tmp", "daemon.lock"]),
+                    "kill \(index): \(names)")
         }
         #expect(torn == 0)
         // Most kills must land while the daemon runs and rewrites its state, not before it starts.
