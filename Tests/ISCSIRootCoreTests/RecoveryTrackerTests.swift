@@ -64,6 +64,27 @@ struct RecoveryTrackerTests {
         #expect(tracker.openEpisodes.first?.timeLeft(at: TestClock.at(100_000)) == nil)
     }
 
+    /// "never" only for recovery_tmo off: an unreadable one leaves the time left unknown in the view
+    /// (and so in the state file and the metrics), never +Inf.
+    @Test func timeLeftIsNeverOnlyWhenRecoveryIsOff() throws {
+        func secondsLeft(recoveryTimeout: String) throws -> Double? {
+            let tree = try FixtureTree.healthyDisklessClient()
+            try tree.setAttribute("class/iscsi_session/session1/recovery_tmo", recoveryTimeout)
+            var tracker = RecoveryTracker()
+            _ = tracker.update(tree.scanner.scan(), at: TestClock.at(0))
+            try tree.setPhase(.failed, session: 1)
+            _ = tracker.update(tree.scanner.scan(), at: TestClock.at(5))
+            var snapshot = DaemonSnapshot()
+            tracker.record(into: &snapshot, at: TestClock.at(10))
+            let episode = try #require(snapshot.episodes.first)
+            #expect(episode.endedMicroseconds == nil)
+            return episode.secondsLeft
+        }
+        #expect(try secondsLeft(recoveryTimeout: "off") == .infinity)
+        #expect(try secondsLeft(recoveryTimeout: "garbage") == nil)
+        #expect(try secondsLeft(recoveryTimeout: "120") == 115)
+    }
+
     @Test func sessionAlreadyFailedAtFirstLookStartedBeforeObservation() throws {
         let tree = try FixtureTree.healthyDisklessClient()
         try tree.setPhase(.failed, session: 1)

@@ -158,6 +158,13 @@ public struct RecoveryTracker: Sendable {
         return events
     }
 
+    /// An open episode's time left: "never" (`.infinity`) only when recovery_tmo is off; nil when it is
+    /// unknown, so the view, the state file and the metrics say unknown rather than never.
+    private func secondsLeft(_ episode: RecoveryEpisode, at now: Moment) -> Double? {
+        if let left = episode.timeLeft(at: now) { return DaemonSnapshot.seconds(left) }
+        return episode.recoveryTimeout == .off ? .infinity : nil
+    }
+
     /// Its part of the daemon's view: open episodes (root first), then finished ones, newest
     /// first; the counters behind the metrics.
     public func record(into snapshot: inout DaemonSnapshot, at now: Moment) {
@@ -168,7 +175,7 @@ public struct RecoveryTracker: Sendable {
                 startedBeforeDaemon: episode.startedBeforeObservation,
                 ioFailingSinceMicroseconds: episode.lost?.wallMicroseconds, endedMicroseconds: episode.ended?.wallMicroseconds,
                 seconds: DaemonSnapshot.seconds(episode.elapsed(at: now)),
-                secondsLeft: episode.isOpen ? (episode.timeLeft(at: now).map(DaemonSnapshot.seconds) ?? .infinity) : nil)
+                secondsLeft: episode.isOpen ? secondsLeft(episode, at: now) : nil)
         }
         snapshot.recovery = statistics.snapshot
     }
