@@ -62,6 +62,17 @@ final class StateFileTests {
         #expect(try StateFile(directory: directory).read()?.get().snapshot == sample())
     }
 
+    /// Only root can give a directory to another user: a skip shows as a skip, never as a pass.
+    @Test(.enabled(if: geteuid() == 0, "chown to another user needs root"))
+    func aDirectoryOwnedByAnotherUserIsRefused() throws {
+        let base = try temporaryDirectory()
+        let foreign = base + "/foreign"
+        mkdir(foreign, 0o755)
+        #expect(chown(foreign, 65534, 65534) == 0)
+        #expect(StateFile(directory: foreign).write(sample())?.contains("owned by uid 65534") == true)
+        #expect(access(foreign + "/state.json", F_OK) != 0)
+    }
+
     @Test func anUnsafeDirectoryIsRefusedAndNothingIsWritten() throws {
         let base = try temporaryDirectory()
         let open = base + "/open"
@@ -70,12 +81,6 @@ final class StateFileTests {
         #expect(StateFile(directory: open).write(sample())?.contains("writable by group or others (mode 777)") == true)
         #expect(access(open + "/state.json", F_OK) != 0)
 
-        let foreign = base + "/foreign"
-        mkdir(foreign, 0o755)
-        chown(foreign, 65534, 65534)
-        if geteuid() == 0 {
-            #expect(StateFile(directory: foreign).write(sample())?.contains("owned by uid 65534") == true)
-        }
         #expect(symlink(base + "/elsewhere", base + "/link") == 0)
         mkdir(base + "/elsewhere", 0o755)
         #expect(StateFile(directory: base + "/link").write(sample())?.contains("not a directory") == true)
